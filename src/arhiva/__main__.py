@@ -1,0 +1,3 @@
+from arhiva.cli import main
+
+main()

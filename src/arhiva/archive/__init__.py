@@ -1,0 +1,1 @@
+"""PDF/A assembly, XMP metadata, checksums and the on-disk archive package."""

@@ -1,0 +1,123 @@
+"""Turn a document's OCRed pages into an archive package: PDF/A, OCR record, metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pikepdf
+
+from arhiva import __version__
+from arhiva.archive.package import PackageWriter, is_archived, load_document
+from arhiva.archive.pdfa import PdfPage, build_pdfa
+from arhiva.archive.xmp import XmpInfo, build_xmp
+from arhiva.config import PIPELINE_VERSION, Settings
+from arhiva.errors import PdfaError
+from arhiva.schemas.models import ArchivedDocument, DocumentPlan, OcrPage, PageRecord
+
+
+def _page_records(pages: list[OcrPage]) -> tuple[PageRecord, ...]:
+    return tuple(
+        PageRecord(
+            number=p.page.number,
+            width=p.page.width,
+            height=p.page.height,
+            dpi=p.page.dpi,
+            rotation=p.page.rotation,
+            skew=p.page.skew,
+            mean_confidence=p.mean_confidence,
+            text=p.text,
+            words=p.words,
+        )
+        for p in pages
+    )
+
+
+def _mean_confidence(pages: list[OcrPage]) -> float:
+    words = sum(len(p.words) for p in pages)
+    if not words:
+        return 0.0
+    return round(sum(p.mean_confidence * len(p.words) for p in pages) / words, 2)
+
+
+def archive_document(
+    archive: Path,
+    batch: str,
+    plan: DocumentPlan,
+    pages: list[OcrPage],
+    ocr_engine: str,
+    settings: Settings,
+) -> ArchivedDocument:
+    """Write the document's package and publish it. Idempotent: an existing package wins."""
+    if is_archived(archive, plan.document_id):
+        return load_document(archive, plan.document_id)
+    pages = sorted(pages, key=lambda p: p.page.number)
+    if [p.page.number for p in pages] != list(range(1, len(plan.pages) + 1)):
+        raise PdfaError(f"document {plan.name}: expected {len(plan.pages)} OCRed pages, got {len(pages)}")
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    meta = plan.metadata
+    mean = _mean_confidence(pages)
+    xmp = build_xmp(
+        XmpInfo(
+            identifier=plan.document_id,
+            title=meta.title or plan.name,
+            languages=settings.languages,
+            page_count=len(pages),
+            sources=tuple(s.path for s in plan.sources),
+            created=now,
+            creator_tool=f"arhiva {__version__}",
+            producer=f"arhiva {__version__} with pikepdf {pikepdf.__version__}",
+            document_type=meta.document_type,
+            issue_date=meta.issue_date,
+            keywords=meta.keywords,
+            arhiva={
+                "collection": plan.collection or "",
+                "batch": batch,
+                "registrationNumber": meta.registration_number or "",
+                "issuer": meta.issuer or "",
+                "fond": meta.fond or "",
+                "inventar": meta.inventar or "",
+                "dosar": meta.dosar or "",
+                "accessLevel": plan.access_level.value,
+                "retention": meta.retention or "",
+                "ocrEngine": ocr_engine,
+                "ocrLanguages": settings.languages,
+                "meanConfidence": f"{mean:.2f}",
+                "pipelineVersion": PIPELINE_VERSION,
+            },
+        )
+    )
+    writer = PackageWriter(archive, plan.document_id)
+    try:
+        build_pdfa(
+            [PdfPage(Path(p.page.image_path), Path(p.text_layer_pdf), p.page.dpi) for p in pages],
+            xmp,
+            writer.pdf_path,
+            settings.jpeg_quality,
+        )
+        writer.write_pages(_page_records(pages))
+        record = ArchivedDocument(
+            document_id=plan.document_id,
+            name=plan.name,
+            batch=batch,
+            collection=plan.collection,
+            access_level=plan.access_level,
+            metadata=meta,
+            page_count=len(pages),
+            mean_confidence=mean,
+            languages=settings.languages,
+            ocr_engine=ocr_engine,
+            pipeline_version=PIPELINE_VERSION,
+            archived_at=now,
+            sources=plan.sources,
+            files=writer.files(),
+        )
+        if not writer.publish(record):
+            return load_document(archive, plan.document_id)
+    except BaseException:
+        writer.discard()
+        raise
+    # The prepared pages and Tesseract's outputs have served their purpose.
+    shutil.rmtree(Path(pages[0].page.image_path).parent, ignore_errors=True)
+    return record

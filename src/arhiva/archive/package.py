@@ -1,0 +1,132 @@
+"""The on-disk archive: one folder per document, published whole or not at all.
+
+    DIR/documents/<id[:2]>/<id>/document.pdf      the PDF/A-2b
+                               /metadata.json     ArchivedDocument (record sheet, sources, checksums)
+                               /ocr.json          every page's text, word boxes and confidence
+                               /checksums.sha256  sha256sum-compatible list of the files above
+    DIR/quarantine/<batch>/...                    copies of bad input, with a .quarantine.json each
+    DIR/index.sqlite                              the embedded search index (derived, rebuildable)
+
+A package is written in DIR/.staging and renamed into place in one step, so a folder under
+documents/ is always complete.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from pydantic import TypeAdapter
+
+from arhiva import atomic
+from arhiva.ingest.checksum import sha256_file
+from arhiva.schemas.models import ArchivedDocument, ArchivedFile, PageRecord
+
+PDF_NAME = "document.pdf"
+METADATA_NAME = "metadata.json"
+OCR_NAME = "ocr.json"
+CHECKSUMS_NAME = "checksums.sha256"
+
+_PAGES = TypeAdapter(tuple[PageRecord, ...])
+
+
+def documents_dir(archive: Path) -> Path:
+    return archive / "documents"
+
+
+def package_dir(archive: Path, document_id: str) -> Path:
+    return documents_dir(archive) / document_id[:2] / document_id
+
+
+def is_archived(archive: Path, document_id: str) -> bool:
+    return (package_dir(archive, document_id) / METADATA_NAME).is_file()
+
+
+def work_dir(archive: Path) -> Path:
+    """Scratch space for prepared pages and Tesseract outputs, on the archive's filesystem."""
+    return archive / ".work"
+
+
+class PackageWriter:
+    """Collects a document's files in a staging folder, then publishes them atomically."""
+
+    def __init__(self, archive: Path, document_id: str) -> None:
+        self.archive = archive
+        self.document_id = document_id
+        staging_root = archive / ".staging"
+        staging_root.mkdir(parents=True, exist_ok=True)
+        self.staging = Path(tempfile.mkdtemp(prefix=f"{document_id[:16]}.", dir=staging_root))
+
+    @property
+    def pdf_path(self) -> Path:
+        return self.staging / PDF_NAME
+
+    def write_pages(self, pages: tuple[PageRecord, ...]) -> None:
+        (self.staging / OCR_NAME).write_bytes(_PAGES.dump_json(pages, indent=1) + b"\n")
+
+    def files(self) -> tuple[ArchivedFile, ...]:
+        return tuple(
+            ArchivedFile(name=f.name, sha256=sha256_file(f), size=f.stat().st_size)
+            for f in sorted(self.staging.iterdir())
+            if f.is_file()
+        )
+
+    def publish(self, record: ArchivedDocument) -> bool:
+        """Write metadata and checksums, then move the package into place.
+
+        Returns False when the same document was published meanwhile (by a concurrent run).
+        """
+        (self.staging / METADATA_NAME).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        lines = [f"{sha256_file(f)}  {f.name}\n" for f in sorted(self.staging.iterdir()) if f.is_file()]
+        (self.staging / CHECKSUMS_NAME).write_text("".join(lines), encoding="utf-8")
+        return atomic.publish_dir(self.staging, package_dir(self.archive, self.document_id))
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def load_document(archive: Path, document_id: str) -> ArchivedDocument:
+    path = package_dir(archive, document_id) / METADATA_NAME
+    return ArchivedDocument.model_validate_json(path.read_bytes())
+
+
+def load_pages(archive: Path, document_id: str) -> tuple[PageRecord, ...]:
+    return _PAGES.validate_json((package_dir(archive, document_id) / OCR_NAME).read_bytes())
+
+
+def iter_document_ids(archive: Path) -> Iterator[str]:
+    root = documents_dir(archive)
+    if not root.is_dir():
+        return
+    for shard in sorted(root.iterdir()):
+        for pkg in sorted(shard.iterdir()):
+            if (pkg / METADATA_NAME).is_file():
+                yield pkg.name
+
+
+def relative_pdf_path(document_id: str) -> str:
+    return f"documents/{document_id[:2]}/{document_id}/{PDF_NAME}"
+
+
+def clean_stale(archive: Path, max_age_s: float = 3600.0) -> int:
+    """Remove staging and work folders left by interrupted runs. Returns how many went.
+
+    Only folders untouched for `max_age_s` are removed, so a run going on beside this one
+    keeps its own. Staging folders are never taken for packages either way.
+    """
+    removed = 0
+    now = time.time()
+    for root in (archive / ".staging", work_dir(archive)):
+        if not root.is_dir():
+            continue
+        for child in root.iterdir():
+            if now - child.stat().st_mtime > max_age_s:
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -1,0 +1,148 @@
+"""Assemble a PDF/A-2b from prepared page images and Tesseract's text layers, with pikepdf.
+
+Each page is the prepared scan at its own resolution, with the invisible text Tesseract placed
+over it. No Ghostscript re-render: the page images are embedded once (bitonal pages losslessly,
+greyscale and colour pages as JPEG) and the file is made PDF/A by its output intent and XMP.
+"""
+
+from __future__ import annotations
+
+import io
+import zlib
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pikepdf
+from pikepdf import Array, Dictionary, Name
+from PIL import Image, ImageCms
+
+from arhiva.errors import PdfaError
+from arhiva.ocr.text import CEDILLA_TO_COMMA
+
+_TEXT_OPERATORS = {"Tj", "TJ", "'", '"'}
+# Tesseract's glyphless font maps character codes to Unicode one to one (UTF-16BE), so the
+# cedilla letters can be swapped for the comma-below ones inside its strings.
+_CODE_SWAPS = {a.encode("utf-16-be"): b.encode("utf-16-be") for a, b in CEDILLA_TO_COMMA.items()}
+
+
+@dataclass(frozen=True)
+class PdfPage:
+    image_png: Path  # prepared page, lossless
+    text_layer_pdf: Path  # Tesseract's text-only PDF of the same page
+    dpi: int
+
+
+def srgb_profile() -> bytes:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _swap_codes(data: bytes) -> bytes:
+    out = bytearray()
+    for i in range(0, len(data) - 1, 2):
+        pair = data[i : i + 2]
+        out += _CODE_SWAPS.get(pair, pair)
+    if len(data) % 2:
+        out += data[-1:]
+    return bytes(out)
+
+
+def _fix_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
+    """Replace ş ţ Ş Ţ by ș ț Ș Ț in the invisible text, so copy-paste and search agree."""
+    ops = pikepdf.parse_content_stream(page)
+    changed = False
+    fixed = []
+    for operands, op in ops:
+        if str(op) in _TEXT_OPERATORS:
+            new = []
+            for o in operands:
+                if isinstance(o, pikepdf.String):
+                    b = bytes(o)
+                    nb = _swap_codes(b)
+                    changed |= nb != b
+                    new.append(pikepdf.String(nb))
+                elif isinstance(o, pikepdf.Array):
+                    arr = []
+                    for item in o:
+                        if isinstance(item, pikepdf.String):
+                            b = bytes(item)
+                            nb = _swap_codes(b)
+                            changed |= nb != b
+                            arr.append(pikepdf.String(nb))
+                        else:
+                            arr.append(item)
+                    new.append(pikepdf.Array(arr))
+                else:
+                    new.append(o)
+            operands = new
+        fixed.append((operands, op))
+    if changed:
+        page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(fixed))
+
+
+def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pikepdf.Stream:
+    w, h = img.size
+    if img.mode == "1":
+        return pikepdf.Stream(
+            pdf,
+            zlib.compress(img.tobytes(), 9),
+            Type=Name.XObject,
+            Subtype=Name.Image,
+            Width=w,
+            Height=h,
+            ColorSpace=Name.DeviceGray,
+            BitsPerComponent=1,
+            Filter=Name.FlateDecode,
+        )
+    if img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=jpeg_quality, optimize=True)
+    return pikepdf.Stream(
+        pdf,
+        buf.getvalue(),
+        Type=Name.XObject,
+        Subtype=Name.Image,
+        Width=w,
+        Height=h,
+        ColorSpace=Name.DeviceGray if img.mode == "L" else Name.DeviceRGB,
+        BitsPerComponent=8,
+        Filter=Name.DCTDecode,
+    )
+
+
+def build_pdfa(pages: list[PdfPage], xmp: bytes, out: Path, jpeg_quality: int = 85) -> None:
+    """Write a PDF/A-2b to `out` (the caller makes it atomic). Pages are read one at a time."""
+    if not pages:
+        raise PdfaError("a document needs at least one page")
+    try:
+        with ExitStack() as stack:
+            pdf = stack.enter_context(pikepdf.new())
+            for p in pages:
+                with Image.open(p.image_png) as img:
+                    img.load()
+                    w_pt = img.width * 72.0 / p.dpi
+                    h_pt = img.height * 72.0 / p.dpi
+                    image = _image_xobject(pdf, img, jpeg_quality)
+                page = pikepdf.Page(pdf.add_blank_page(page_size=(w_pt, h_pt)))
+                page.obj.Resources = Dictionary(XObject=Dictionary(Im0=image))
+                page.obj.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
+                text_pdf = stack.enter_context(pikepdf.open(p.text_layer_pdf))
+                text_page = text_pdf.pages[0]
+                _fix_text_layer(text_pdf, text_page)
+                page.add_overlay(text_page)
+            pdf.Root.OutputIntents = Array(
+                [
+                    Dictionary(
+                        Type=Name.OutputIntent,
+                        S=Name.GTS_PDFA1,
+                        OutputConditionIdentifier="sRGB IEC61966-2.1",
+                        Info="sRGB IEC61966-2.1",
+                        DestOutputProfile=pikepdf.Stream(pdf, srgb_profile(), N=3),
+                    )
+                ]
+            )
+            pdf.Root.Metadata = pikepdf.Stream(pdf, xmp, Type=Name.Metadata, Subtype=Name.XML)
+            pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+    except (pikepdf.PdfError, OSError) as exc:
+        raise PdfaError(f"cannot assemble the PDF/A: {exc}") from exc

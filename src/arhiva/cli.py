@@ -1,0 +1,281 @@
+"""The `arhiva` command. Thin: parse arguments, build Settings, call a flow or a function.
+
+This is the only place where errors become exit codes. Heavy libraries (Prefect, OpenCV) are
+imported inside the commands that need them, so `arhiva --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from arhiva import __version__
+from arhiva.errors import ArhivaError, ExitCode
+
+if TYPE_CHECKING:
+    from arhiva.schemas.models import BatchReport
+
+app = typer.Typer(
+    name="arhiva",
+    help="Turn scanner folders into deskewed, OCRed, searchable PDF/A-2b documents, and search them.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+ArchiveOpt = Annotated[
+    Path,
+    typer.Option("--archive", "-a", help="Archive folder (created if missing).", envvar="ARHIVA_ARCHIVE"),
+]
+
+
+def _fail(message: str, code: ExitCode) -> typer.Exit:
+    err_console.print(Text(f"error: {message}", style="bold red"))
+    return typer.Exit(int(code))
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"arhiva {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+    ] = False,
+) -> None:
+    pass
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Scanner output folder. It is only read, never changed.")],
+    archive: ArchiveOpt,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", "-c", help="Collection the batch belongs to, e.g. urbanism."),
+    ] = None,
+    access: Annotated[
+        str | None,
+        typer.Option(
+            help="Access level for documents whose manifest gives none: public, internal or restricted."
+        ),
+    ] = None,
+    batch: Annotated[
+        str | None, typer.Option(help="Batch name; the source folder's name by default.")
+    ] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option("--languages", "-l", help="Tesseract languages [default: ron+eng]."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")] = False,
+) -> None:
+    """Archive every document of a scanner folder as PDF/A-2b and index it for search.
+
+    Exit code 0 when every file was archived, 3 when some were quarantined (see the summary
+    and ARCHIVE/quarantine/), 4 when Tesseract or another tool is missing, 1 on other errors.
+    """
+    if not source.is_dir():
+        raise _fail(f"source folder {source} does not exist or is not a folder", ExitCode.error)
+    src, arc = source.resolve(), archive.resolve()
+    if arc == src or arc.is_relative_to(src):
+        raise _fail(
+            "the archive folder must not be inside the source folder (the source is never written to)",
+            ExitCode.error,
+        )
+    if src.is_relative_to(arc):
+        raise _fail("the source folder must not be inside the archive folder", ExitCode.error)
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+
+    from pydantic import ValidationError
+
+    from arhiva.config import Settings
+    from arhiva.schemas.models import AccessLevel
+
+    overrides: dict[str, object] = {}
+    if languages:
+        overrides["languages"] = languages
+    if workers:
+        overrides["workers"] = workers
+    try:
+        settings = Settings(**overrides)
+        level = AccessLevel(access) if access else None
+    except (ValidationError, ValueError) as exc:
+        raise _fail(str(exc), ExitCode.error) from exc
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from arhiva.flows import progress as flow_progress
+    from arhiva.flows.ingest import run_ingest
+
+    bar = Progress(
+        TextColumn("[bold]OCR[/bold] {task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("pages"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )
+
+    class _Bar:
+        task = None
+
+        def start(self, total_pages: int) -> None:
+            self.task = bar.add_task(batch or src.name, total=total_pages)
+
+        def advance(self, pages: int = 1) -> None:
+            if self.task is not None:
+                bar.advance(self.task, pages)
+
+    flow_progress.set_listener(_Bar())
+    try:
+        with bar:
+            report = run_ingest(src, arc, batch=batch, collection=collection, access=level, settings=settings)
+    except ArhivaError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    finally:
+        flow_progress.set_listener(None)
+    _print_report(report)
+    raise typer.Exit(int(ExitCode.ok if report.complete else ExitCode.quarantined))
+
+
+def _print_report(report: BatchReport) -> None:
+    docs = Table(title=f"Batch {report.batch}", title_justify="left")
+    for col in ("document", "title", "pages", "confidence", "result"):
+        docs.add_column(col, justify="right" if col in ("pages", "confidence") else "left")
+    for d in report.documents:
+        conf = f"{d.mean_confidence:.1f}" if d.mean_confidence is not None else "-"
+        docs.add_row(d.document_id[:12], d.title, str(d.pages), conf, d.outcome.value.replace("_", " "))
+    console.print(docs)
+    if report.quarantined:
+        q = Table(title="Quarantined", title_justify="left", title_style="bold red")
+        q.add_column("file")
+        q.add_column("reason")
+        q.add_column("message")
+        for r in report.quarantined:
+            q.add_row(r.source, r.reason.value, r.message)
+        console.print(q)
+    for h in report.held_back:
+        console.print(Text(f"held back: {h}", style="yellow"))
+    archived = sum(1 for d in report.documents if d.outcome == "archived")
+    already = sum(1 for d in report.documents if d.outcome == "already_archived")
+    pages = sum(d.pages for d in report.documents if d.outcome != "quarantined")
+    confs = [d.mean_confidence for d in report.documents if d.mean_confidence is not None]
+    mean = f"{sum(confs) / len(confs):.1f}" if confs else "-"
+    console.print(
+        f"{archived} documents archived, {already} already archived, {pages} pages, "
+        f"mean OCR confidence {mean}, {len(report.quarantined)} files quarantined, "
+        f"{report.pages_ocred} pages OCRed in {report.seconds:.1f} s. Archive: {report.archive}"
+    )
+    if report.quarantined:
+        console.print(f"Quarantined copies and reasons: {Path(report.archive) / 'quarantine' / report.batch}")
+
+
+@app.command()
+def search(
+    query: Annotated[
+        str, typer.Argument(help='Words to find; "quoted words" for a phrase, word* for a prefix.')
+    ],
+    archive: ArchiveOpt,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most documents to show.")] = 20,
+) -> None:
+    """Search the archive's text. Diacritics and case are ignored: autorizatie finds autorizație."""
+    from arhiva.indexing.sqlite import INDEX_FILE, SqliteIndex
+
+    if not (archive / INDEX_FILE).is_file():
+        raise _fail(
+            f"{archive} has no search index ({INDEX_FILE}); run `arhiva ingest` first",
+            ExitCode.error,
+        )
+    index = SqliteIndex.in_archive(archive)
+    try:
+        hits = index.search(query, limit=limit)
+    finally:
+        index.close()
+    if not hits:
+        console.print(f"No documents match {query!r}.")
+        raise typer.Exit(int(ExitCode.ok))
+    for n, hit in enumerate(hits, start=1):
+        pages = ", ".join(str(p) for p in hit.pages)
+        console.print(
+            Text.assemble(
+                (f"{n}. {hit.title}", "bold"),
+                f"  (page{'s' if len(hit.pages) > 1 else ''} {pages})",
+            )
+        )
+        console.print(Text(f"   id: {hit.document_id}", style="dim"))
+        snippet = Text("   ")
+        for i, part in enumerate(hit.snippet.replace("]", "[").split("[")):
+            snippet.append(f"[{part}]" if i % 2 else part, style="bold yellow" if i % 2 else "")
+        console.print(snippet)
+    console.print(f"{len(hits)} document{'s' if len(hits) != 1 else ''} found.")
+
+
+@app.command()
+def samples(
+    outdir: Annotated[Path, typer.Argument(help="Folder to write the sample batch into.")],
+    documents: Annotated[int, typer.Option(min=1, max=1000, help="Number of documents.")] = 4,
+    max_pages: Annotated[int, typer.Option(min=1, max=50, help="Most pages per document.")] = 3,
+    size: Annotated[str, typer.Option(help="Paper size: a4, a5 or a6.")] = "a4",
+    skew: Annotated[float, typer.Option(min=0, max=15, help="Largest skew, in degrees either way.")] = 7.0,
+    noise: Annotated[float, typer.Option(min=0, max=60, help="Scanner noise (grey levels, std dev).")] = 6.0,
+    blur: Annotated[float, typer.Option(min=0, max=5, help="Blur (Gaussian sigma, pixels).")] = 0.5,
+    rotate: Annotated[bool, typer.Option(help="Turn some pages by 90, 180 or 270 degrees.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same batch.")] = 1,
+) -> None:
+    """Generate a batch of realistic Romanian administrative scans at 300 dpi, with ground truth.
+
+    Each page's exact text is written beside it as NAME.gt.txt, which `ingest` skips.
+    """
+    from arhiva.samples.batch import BatchOptions, write_batch
+    from arhiva.samples.render import PAPER_SIZES_MM
+
+    if size not in PAPER_SIZES_MM:
+        raise _fail(f"unknown paper size {size!r}; use one of {', '.join(PAPER_SIZES_MM)}", ExitCode.error)
+    opts = BatchOptions(
+        documents=documents,
+        max_pages=max_pages,
+        size=size,
+        max_skew=skew,
+        noise=noise,
+        blur=blur,
+        rotate=rotate,
+        seed=seed,
+    )
+    pages = write_batch(outdir, opts)
+    console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        err_console.print("interrupted; run the same command again to finish the batch")
+        sys.exit(130)

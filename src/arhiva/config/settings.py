@@ -1,0 +1,47 @@
+"""Run-time settings: values only, no clients. Built once at the CLI or flow entry."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arhiva import __version__
+
+# Bumped whenever a change alters what an ingest writes for the same scans.
+PIPELINE_VERSION = f"arhiva-{__version__}"
+
+
+class Settings(BaseSettings):
+    """Pipeline settings. Every field can be set from the environment as ARHIVA_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="ARHIVA_", frozen=True, extra="ignore")
+
+    languages: str = Field("ron+eng", description="Tesseract languages, joined with '+'.")
+    tesseract_cmd: str = Field("tesseract", description="Tesseract program to run.")
+    tesseract_timeout: float = Field(300.0, gt=0, description="Seconds before one page's OCR is abandoned.")
+    default_dpi: int = Field(
+        300, ge=50, le=1200, description="Resolution assumed when a scan does not state one."
+    )
+    pdf_render_dpi: int = Field(
+        300, ge=72, le=1200, description="Resolution used to rasterize image-only PDF pages."
+    )
+    max_skew_deg: float = Field(15.0, gt=0, le=45, description="Largest skew angle searched for by deskew.")
+    jpeg_quality: int = Field(
+        85,
+        ge=50,
+        le=100,
+        description="JPEG quality of greyscale and colour page images in the PDF/A.",
+    )
+    max_image_pixels: int = Field(
+        200_000_000, gt=0, description="Pages with more pixels are refused as decompression bombs."
+    )
+    workers: int = Field(
+        default_factory=lambda: max(1, os.cpu_count() or 1),
+        ge=1,
+        description="Pages processed at once.",
+    )
+    default_access: str = Field(
+        "restricted", description="Access level of documents for which nothing else says."
+    )

@@ -1,0 +1,65 @@
+"""Shared error base. Exceptions become exit codes only in cli.py."""
+
+from __future__ import annotations
+
+from enum import IntEnum, StrEnum
+
+
+class ExitCode(IntEnum):
+    ok = 0
+    error = 1  # the batch could not run (bad arguments, unreadable source, ...)
+    usage = 2  # reserved by typer for command-line usage errors
+    quarantined = 3  # the batch ran, but some files were quarantined
+    missing_dependency = 4  # Tesseract, Ghostscript or another tool is missing
+
+
+class QuarantineReason(StrEnum):
+    empty_file = "empty_file"
+    unsupported_type = "unsupported_type"
+    corrupt_image = "corrupt_image"
+    corrupt_pdf = "corrupt_pdf"
+    encrypted_pdf = "encrypted_pdf"
+    empty_pdf = "empty_pdf"
+    image_too_large = "image_too_large"
+    symlink_outside_source = "symlink_outside_source"
+    bad_manifest = "bad_manifest"
+    ocr_failed = "ocr_failed"
+    pdfa_failed = "pdfa_failed"
+    processing_failed = "processing_failed"
+
+
+class ArhivaError(Exception):
+    """Base of every error arhiva raises on purpose."""
+
+    exit_code: ExitCode = ExitCode.error
+    retryable: bool = False
+
+
+class InputFileError(ArhivaError):
+    """One input file cannot be used; it goes to quarantine and the batch goes on."""
+
+    def __init__(self, reason: QuarantineReason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class ManifestError(ArhivaError):
+    """A sidecar manifest is invalid. The message names the file, row and field."""
+
+    def __init__(self, manifest: str, problems: list[str]) -> None:
+        self.manifest = manifest
+        self.problems = problems
+        super().__init__(f"{manifest}: " + "; ".join(problems))
+
+
+class MissingDependencyError(ArhivaError):
+    exit_code = ExitCode.missing_dependency
+
+
+class OcrEngineError(ArhivaError):
+    """Tesseract failed or timed out on a page."""
+
+
+class PdfaError(ArhivaError):
+    """The PDF/A file could not be assembled."""

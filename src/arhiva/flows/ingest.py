@@ -1,0 +1,219 @@
+"""The ingest flow: one flow run per batch, one task per stage, pages streamed through."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+import time
+from collections import deque
+from pathlib import Path
+
+from prefect import flow
+from prefect.futures import PrefectFuture
+from prefect.logging import get_run_logger
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from arhiva.archive.package import (
+    clean_stale,
+    is_archived,
+    load_document,
+    relative_pdf_path,
+    work_dir,
+)
+from arhiva.config import PIPELINE_VERSION, Settings
+from arhiva.errors import (
+    InputFileError,
+    MissingDependencyError,
+    OcrEngineError,
+    PdfaError,
+    QuarantineReason,
+)
+from arhiva.flows import progress, tasks
+from arhiva.indexing.sqlite import SqliteIndex
+from arhiva.schemas.models import (
+    AccessLevel,
+    ArchivedDocument,
+    BatchReport,
+    DocumentOutcome,
+    DocumentPlan,
+    DocumentSummary,
+    OcrPage,
+    PreparedPage,
+    QuarantineRecord,
+)
+
+PageFutures = list[tuple[PrefectFuture[PreparedPage], PrefectFuture[OcrPage]]]
+
+
+def _reason(exc: BaseException) -> QuarantineReason:
+    if isinstance(exc, InputFileError):
+        return exc.reason
+    if isinstance(exc, OcrEngineError):
+        return QuarantineReason.ocr_failed
+    if isinstance(exc, PdfaError):
+        return QuarantineReason.pdfa_failed
+    return QuarantineReason.processing_failed
+
+
+def _summary(doc: ArchivedDocument, outcome: DocumentOutcome) -> DocumentSummary:
+    return DocumentSummary(
+        document_id=doc.document_id,
+        name=doc.name,
+        title=doc.title,
+        pages=doc.page_count,
+        mean_confidence=doc.mean_confidence,
+        pdf_path=relative_pdf_path(doc.document_id),
+        outcome=outcome,
+    )
+
+
+@flow(name="arhiva-ingest", flow_run_name="{batch}", validate_parameters=False)
+def ingest_batch(
+    source: Path,
+    archive: Path,
+    batch: str,
+    collection: str | None,
+    access: AccessLevel | None,
+    settings: Settings,
+) -> BatchReport:
+    """Archive and index every document of a scanner folder; quarantine what cannot be read."""
+    started = time.monotonic()
+    log = get_run_logger()
+    archive.mkdir(parents=True, exist_ok=True)
+    clean_stale(archive)
+    engine = tasks.check_tools(settings)
+    plan = tasks.discover(source, batch, collection, access, settings)
+    source_root = Path(plan.source)
+    quarantined: list[QuarantineRecord] = list(plan.quarantined)
+    for record in plan.quarantined:
+        tasks.quarantine_file(archive, source_root, record)
+
+    summaries: list[DocumentSummary] = []
+    todo: list[DocumentPlan] = []
+    index = SqliteIndex.in_archive(archive)
+    try:
+        for doc in plan.documents:
+            if is_archived(archive, doc.document_id):
+                archived = load_document(archive, doc.document_id)
+                if not index.has_document(doc.document_id):
+                    tasks.index_document(archive, archived)
+                summaries.append(_summary(archived, DocumentOutcome.already_archived))
+                log.info("%s is already archived as %s", doc.name, doc.document_id)
+            else:
+                todo.append(doc)
+    finally:
+        index.close()
+
+    listener = progress.listener()
+    listener.start(sum(len(d.pages) for d in todo))
+    work_root = work_dir(archive)
+    work_root.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{batch[:40]}.", dir=work_root))
+    pages_ocred = 0
+
+    def complete(doc: DocumentPlan, futures: PageFutures) -> None:
+        nonlocal pages_ocred
+        pages: list[OcrPage] = []
+        failure: tuple[int, BaseException] | None = None
+        for number, (prepared, ocred) in enumerate(futures, start=1):
+            try:
+                prepared.result()
+                pages.append(ocred.result())
+                pages_ocred += 1
+            except MissingDependencyError:
+                raise
+            except Exception as exc:
+                failure = failure or (number, exc)
+        if failure is None:
+            try:
+                archived = tasks.build_package(archive, batch, doc, pages, engine, settings)
+                tasks.index_document(archive, archived)
+                summaries.append(_summary(archived, DocumentOutcome.archived))
+                return
+            except MissingDependencyError:
+                raise
+            except Exception as exc:
+                failure = (0, exc)
+        number, exc = failure
+        where = f"page {number} ({doc.pages[number - 1].source}): " if number else ""
+        log.error("%s could not be archived: %s%s", doc.name, where, exc)
+        for src in doc.sources:
+            record = QuarantineRecord(
+                source=src.path,
+                reason=_reason(exc),
+                message=f"document {doc.name}, {where}{exc}",
+                stage="ocr" if number else "archive",
+                sha256=src.sha256,
+                size=src.size,
+                batch=batch,
+                quarantined_at=dt.datetime.now(dt.UTC),
+                pipeline_version=PIPELINE_VERSION,
+            )
+            tasks.quarantine_file(archive, source_root, record)
+            quarantined.append(record)
+        summaries.append(
+            DocumentSummary(
+                document_id=doc.document_id,
+                name=doc.name,
+                title=doc.metadata.title or doc.name,
+                pages=len(doc.pages),
+                mean_confidence=None,
+                pdf_path=None,
+                outcome=DocumentOutcome.quarantined,
+            )
+        )
+
+    window = max(4, settings.workers * 4)  # pages in flight: enough to keep every worker busy
+    inflight: deque[tuple[DocumentPlan, PageFutures]] = deque()
+    try:
+        for doc in todo:
+            futures: PageFutures = []
+            for number, ref in enumerate(doc.pages, start=1):
+                prepared = tasks.prepare_page.submit(
+                    source_root, doc.document_id, doc.name, ref, number, work, settings
+                )
+                ocred = tasks.ocr_page.submit(prepared, doc.name, settings)
+                ocred.add_done_callback(lambda _f: listener.advance(1))
+                futures.append((prepared, ocred))
+            inflight.append((doc, futures))
+            while sum(len(f) for _, f in inflight) > window:
+                complete(*inflight.popleft())
+        while inflight:
+            complete(*inflight.popleft())
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    return BatchReport(
+        batch=batch,
+        source=str(source_root),
+        archive=str(archive),
+        documents=tuple(summaries),
+        quarantined=tuple(quarantined),
+        ignored=plan.ignored,
+        held_back=plan.held_back,
+        pages_ocred=pages_ocred,
+        seconds=round(time.monotonic() - started, 2),
+    )
+
+
+def run_ingest(
+    source: Path,
+    archive: Path,
+    *,
+    batch: str | None = None,
+    collection: str | None = None,
+    access: AccessLevel | None = None,
+    settings: Settings | None = None,
+) -> BatchReport:
+    """Run the ingest flow with a task runner sized to the settings' worker count."""
+    settings = settings or Settings()
+    runner = ThreadPoolTaskRunner(max_workers=settings.workers + 1)
+    return ingest_batch.with_options(task_runner=runner)(
+        source=source,
+        archive=archive,
+        batch=batch or source.resolve().name,
+        collection=collection,
+        access=access,
+        settings=settings,
+    )

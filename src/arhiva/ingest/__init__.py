@@ -1,0 +1,1 @@
+"""Intake: discover scanner output, validate files, group pages, quarantine bad input."""

@@ -1,0 +1,30 @@
+"""Set a bad input aside: a copy of it and a JSON reason under DIR/quarantine/<batch>/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from arhiva import atomic
+from arhiva.schemas.models import QuarantineRecord
+
+REASON_SUFFIX = ".quarantine.json"
+
+
+def quarantine_dir(archive: Path, batch: str) -> Path:
+    return archive / "quarantine" / batch
+
+
+def quarantine(archive: Path, source_root: Path, record: QuarantineRecord) -> Path:
+    """Copy the file (never move it) and write its reason. Returns the reason file's path.
+
+    Symbolic links that leave the batch folder are not followed: only the reason is written.
+    Re-running with the same batch overwrites the same entry, so quarantine is idempotent.
+    """
+    dest_dir = quarantine_dir(archive, record.batch)
+    dest = dest_dir / record.source
+    src = source_root / record.source
+    if src.is_file() and not src.is_symlink():
+        atomic.copy_file(src, dest)
+    reason_path = dest.with_name(dest.name + REASON_SUFFIX)
+    atomic.write_text(reason_path, record.model_dump_json(indent=2) + "\n")
+    return reason_path

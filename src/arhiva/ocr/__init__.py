@@ -1,0 +1,1 @@
+"""Page preparation (rotation, deskew) and OCR with Tesseract: one run per page."""

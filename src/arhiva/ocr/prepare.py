@@ -1,0 +1,164 @@
+"""Find and undo a page's quarter-turn rotation and its skew, with OpenCV.
+
+Analysis runs on a copy downscaled to about 150 dpi; only the final rotation touches the
+full-resolution image. The skew is found with a projection profile of the ink of
+character-sized connected components (borders, rules and stamps are left out): text lines
+give the sharpest row profile when they are horizontal. Whether lines run across or down the
+page decides between 0/180 and 90/270; whether more ink sits above each line's x-height band
+than below it (ascenders and capitals outnumber descenders) decides between upright and
+upside down.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ANALYSIS_DPI = 150
+_MAX_POINTS = 250_000
+
+
+@dataclass(frozen=True)
+class Geometry:
+    rotation: int  # correction applied, degrees clockwise: 0, 90, 180 or 270
+    skew: float  # skew found on the page, degrees, counter-clockwise positive; undone
+
+
+def _to_gray(arr: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
+
+
+def _ink_mask(gray: np.ndarray) -> np.ndarray:
+    """Binary mask (uint8 0/1) of character-sized ink components."""
+    _, binary = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if n <= 1:
+        return binary
+    h, w = gray.shape
+    widths, heights, areas = (
+        stats[:, cv2.CC_STAT_WIDTH],
+        stats[:, cv2.CC_STAT_HEIGHT],
+        stats[:, cv2.CC_STAT_AREA],
+    )
+    keep = (areas >= 3) & (heights <= max(8, 0.06 * h)) & (widths <= max(8, 0.25 * w))
+    keep[0] = False
+    return keep.astype(np.uint8)[labels]
+
+
+def _points(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    ys, xs = np.nonzero(mask)
+    if len(xs) > _MAX_POINTS:
+        pick = rng.choice(len(xs), _MAX_POINTS, replace=False)
+        xs, ys = xs[pick], ys[pick]
+    return xs.astype(np.float64), ys.astype(np.float64)
+
+
+def _profile_score(xs: np.ndarray, ys: np.ndarray, angles_deg: np.ndarray) -> np.ndarray:
+    """Sharpness of the row profile when lines of slope tan(angle) are made horizontal."""
+    scores = np.empty(len(angles_deg))
+    for i, a in enumerate(np.radians(angles_deg)):
+        p = ys * np.cos(a) - xs * np.sin(a)
+        p = np.round(p - p.min()).astype(np.int64)
+        counts = np.bincount(p)
+        scores[i] = float(np.dot(counts, counts))
+    return scores
+
+
+def _line_angle(xs: np.ndarray, ys: np.ndarray, max_skew: float) -> tuple[float, float]:
+    """Angle (degrees, y down) of text lines, and the profile score there."""
+    coarse = np.arange(-max_skew, max_skew + 1e-9, 0.5)
+    s = _profile_score(xs, ys, coarse)
+    best = coarse[int(np.argmax(s))]
+    fine = np.arange(best - 0.5, best + 0.5 + 1e-9, 0.05)
+    s2 = _profile_score(xs, ys, fine)
+    i = int(np.argmax(s2))
+    return float(fine[i]), float(s2[i])
+
+
+def _rotate(arr: np.ndarray, angle_deg: float, fill: int | tuple[int, int, int]) -> np.ndarray:
+    """Rotate about the centre, counter-clockwise positive, keeping the size."""
+    if abs(angle_deg) < 1e-3:
+        return arr
+    h, w = arr.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle_deg, 1.0)
+    return cv2.warpAffine(
+        arr, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill
+    )
+
+
+def _upside_down(mask: np.ndarray) -> bool:
+    """True when the (horizontal-lined) text has more ink below its x-height bands than above."""
+    profile = mask.sum(axis=1).astype(np.float64)
+    if profile.max() <= 0:
+        return False
+    on = profile > 0.03 * profile.max()
+    above = below = 0.0
+    start = None
+    for y, flag in enumerate([*on.tolist(), False]):
+        if flag and start is None:
+            start = y
+        elif not flag and start is not None:
+            band = profile[start:y]
+            if len(band) >= 4:
+                core = np.nonzero(band >= 0.5 * band.max())[0]
+                above += band[: core[0]].sum()
+                below += band[core[-1] + 1 :].sum()
+            start = None
+    return below > above
+
+
+def analyse(arr: np.ndarray, dpi: int, max_skew: float = 15.0) -> Geometry:
+    """Find the rotation and skew of a page image (greyscale or RGB array)."""
+    gray = _to_gray(arr)
+    scale = min(1.0, ANALYSIS_DPI / max(dpi, 1))
+    if scale < 1.0:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    mask = _ink_mask(gray)
+    rng = np.random.default_rng(0)
+    xs, ys = _points(mask, rng)
+    if len(xs) < 50:  # blank page
+        return Geometry(0, 0.0)
+    _, h_score = _line_angle(xs, ys, max_skew)
+    _, v_score = _line_angle(ys, xs, max_skew)
+    quarter = 0
+    if v_score > h_score:  # lines run down the page: turn it a quarter clockwise first
+        quarter = 90
+        mask = np.ascontiguousarray(np.rot90(mask, -1))
+        xs, ys = _points(mask, rng)
+    angle, _ = _line_angle(xs, ys, max_skew)
+    level = _rotate(mask, angle, 0)
+    rotation = (quarter + 180) % 360 if _upside_down(level) else quarter
+    # `angle` is the slope of the lines (y down) after the quarter turn; a 180° turn keeps it.
+    # Lines sloping down to the right mean the page was turned clockwise: skew is its opposite.
+    return Geometry(rotation, round(-angle, 3))
+
+
+def apply(image: Image.Image, geometry: Geometry) -> Image.Image:
+    """Undo rotation and skew on the full-resolution page. Keeps its mode ('1', 'L', 'RGB')."""
+    mode = image.mode
+    arr = np.asarray(image.convert("L") if mode == "1" else image)
+    if geometry.rotation:
+        arr = np.ascontiguousarray(np.rot90(arr, -(geometry.rotation // 90)))
+    if geometry.skew:
+        fill: int | tuple[int, int, int] = (255, 255, 255) if arr.ndim == 3 else 255
+        arr = _rotate(arr, -geometry.skew, fill)
+    out = Image.fromarray(arr)
+    if mode == "1":
+        out = out.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    return out
+
+
+def prepare_page(
+    image: Image.Image, dpi: int, out_png: Path, max_skew: float = 15.0
+) -> tuple[Geometry, Image.Image]:
+    """Analyse, straighten and save a page losslessly as PNG. Returns geometry and the image."""
+    analysed = np.asarray(image.convert("L") if image.mode == "1" else image)
+    geometry = analyse(analysed, dpi, max_skew)
+    fixed = apply(image, geometry)
+    out_png.parent.mkdir(parents=True, exist_ok=True)
+    fixed.save(out_png, format="PNG", dpi=(dpi, dpi), compress_level=1)
+    return geometry, fixed

@@ -1,0 +1,1 @@
+"""Generated scans with known text, skew and rotation, for tests, benchmarks and the demo."""

@@ -1,0 +1,155 @@
+"""Write a whole sample scanner batch: folders of pages, a multi-page TIFF, a JPEG, a manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from PIL import Image
+
+from arhiva import atomic
+from arhiva.samples.render import PageStyle, ground_truth, layout, render_page
+from arhiva.samples.texts import sample_document
+
+SAMPLES_INDEX = ".samples.json"  # hidden, so ingest skips it
+
+
+@dataclass(frozen=True)
+class SamplePage:
+    file: str  # relative to the batch folder
+    index: int  # page inside the file
+    ground_truth: str  # relative path of the .gt.txt
+    skew: float
+    rotation: int
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    documents: int = 4
+    max_pages: int = 3
+    size: str = "a4"
+    dpi: int = 300
+    max_skew: float = 7.0
+    noise: float = 6.0
+    blur: float = 0.5
+    rotate: bool = True
+    seed: int = 1
+
+
+def _encode(img: Image.Image, fmt: str, dpi: int) -> bytes:
+    buf = io.BytesIO()
+    if fmt == "jpeg":
+        img.save(buf, format="JPEG", quality=92, dpi=(dpi, dpi))
+    elif fmt == "tiff":
+        img.save(buf, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
+    else:
+        img.save(buf, format="PNG", dpi=(dpi, dpi))
+    return buf.getvalue()
+
+
+def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePage]:
+    """Generate a batch in `out`. Document i uses a different layout:
+
+    - most documents: a folder of PNG pages `pagina-1.png`, `pagina-2.png`, ... ;
+    - every third document: one multi-page TIFF;
+    - the last document: a JPEG page in a folder with a `manifest.csv` giving its record sheet.
+
+    Each page gets `<name>.gt.txt` (or `<name>.<page>.gt.txt` inside multi-page files) with its
+    exact text; `.samples.json` lists every page with its skew and rotation.
+    """
+    o = options or BatchOptions()
+    rng = random.Random(o.seed)
+    pages: list[SamplePage] = []
+    out.mkdir(parents=True, exist_ok=True)
+    for d in range(o.documents):
+        doc = sample_document(o.seed * 1000 + d)
+        base = PageStyle(size=o.size, dpi=o.dpi, font=rng.choice(["serif", "sans"]))
+        laid = layout(doc.paragraphs, base)[: max(1, rng.randint(1, o.max_pages))]
+        styles = [
+            PageStyle(
+                size=o.size,
+                dpi=o.dpi,
+                font=base.font,
+                skew=round(rng.uniform(-o.max_skew, o.max_skew), 2),
+                rotation=rng.choice([0, 0, 0, 90, 180, 270]) if o.rotate else 0,
+                noise=o.noise,
+                blur=o.blur,
+                seed=rng.randint(0, 2**31),
+            )
+            for _ in laid
+        ]
+        kind = (
+            "manifest" if d == o.documents - 1 and o.documents > 1 else ("tiff" if d % 3 == 2 else "folder")
+        )
+        if kind == "tiff":
+            name = f"dosar-{d + 1:03d}.tif"
+            frames = [render_page(lines, st) for lines, st in zip(laid, styles, strict=True)]
+            buf = io.BytesIO()
+            frames[0].save(
+                buf,
+                format="TIFF",
+                save_all=True,
+                append_images=frames[1:],
+                compression="tiff_lzw",
+                dpi=(o.dpi, o.dpi),
+            )
+            atomic.write_bytes(out / name, buf.getvalue())
+            for i, (lines, st) in enumerate(zip(laid, styles, strict=True)):
+                gt = f"dosar-{d + 1:03d}.{i + 1}.gt.txt"
+                atomic.write_text(out / gt, ground_truth(lines))
+                pages.append(SamplePage(name, i, gt, st.skew, st.rotation))
+            continue
+        folder = f"document-{d + 1:03d}"
+        fmt = "jpeg" if kind == "manifest" else "png"
+        for i, (lines, st) in enumerate(zip(laid, styles, strict=True)):
+            name = f"{folder}/pagina-{i + 1}.{'jpg' if fmt == 'jpeg' else 'png'}"
+            atomic.write_bytes(out / name, _encode(render_page(lines, st), fmt, o.dpi))
+            gt = f"{folder}/pagina-{i + 1}.gt.txt"
+            atomic.write_text(out / gt, ground_truth(lines))
+            pages.append(SamplePage(name, 0, gt, st.skew, st.rotation))
+        if kind == "manifest":
+            buf = io.StringIO()
+            w = csv.writer(buf, lineterminator="\n")
+            w.writerow(
+                [
+                    "file",
+                    "document",
+                    "title",
+                    "document_type",
+                    "issue_date",
+                    "registration_number",
+                    "issuer",
+                    "fond",
+                    "dosar",
+                    "keywords",
+                    "access_level",
+                    "retention",
+                ]
+            )
+            for i in range(len(laid)):
+                meta = [
+                    doc.title,
+                    doc.document_type,
+                    doc.issue_date,
+                    doc.registration_number,
+                    "Primăria Sectorului 4",
+                    "Urbanism",
+                    f"{d + 1}",
+                    "urbanism;eșantion",
+                    "public",
+                    "permanent",
+                ]
+                w.writerow([f"pagina-{i + 1}.jpg", "d1", *(meta if i == 0 else [""] * len(meta))])
+            atomic.write_text(out / folder / "manifest.csv", buf.getvalue())
+    atomic.write_text(
+        out / SAMPLES_INDEX, json.dumps([asdict(p) for p in pages], ensure_ascii=False, indent=1)
+    )
+    return pages
+
+
+def read_samples_index(batch: Path) -> list[SamplePage]:
+    return [SamplePage(**p) for p in json.loads((batch / SAMPLES_INDEX).read_text(encoding="utf-8"))]

@@ -1,0 +1,259 @@
+"""The records arhiva passes between stages and writes to disk."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from arhiva.errors import QuarantineReason
+
+
+class AccessLevel(StrEnum):
+    """Who may see a document: the public portal, city hall staff, or named staff only."""
+
+    public = "public"
+    internal = "internal"
+    restricted = "restricted"
+
+
+class FileKind(StrEnum):
+    image = "image"  # a single-page PNG, JPEG or TIFF
+    multipage_image = "multipage_image"  # a TIFF with several pages
+    pdf = "pdf"
+
+
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class DocumentMetadata(_Model):
+    """The electronic record sheet of an archived document (Legea 135/2007).
+
+    Every field is optional at intake: a batch without a manifest still gets archived, with
+    the title taken from the file or folder name.
+    """
+
+    title: Text | None = Field(None, description="Title of the document.")
+    document_type: Text | None = Field(None, description="Kind of document, e.g. autorizație de construire.")
+    issuer: Text | None = Field(None, description="Issuer (emitent) of the document.")
+    issue_date: dt.date | None = Field(None, description="Date of issue, YYYY-MM-DD.")
+    registration_number: Text | None = Field(None, description="Număr de înregistrare.")
+    fond: Text | None = Field(None, description="Physical location: fond (archival fonds).")
+    inventar: Text | None = Field(None, description="Physical location: inventar (inventory).")
+    dosar: Text | None = Field(None, description="Physical location: dosar (file folder).")
+    keywords: tuple[Text, ...] = Field((), description="Keywords (cuvinte cheie).")
+    access_level: AccessLevel | None = Field(None, description="public, internal or restricted.")
+    retention: Annotated[str, StringConstraints(pattern=r"^(permanent|[1-9][0-9]{0,2})$")] | None = Field(
+        None, description="Termen de păstrare: a number of years, or 'permanent'."
+    )
+
+
+class SourceFile(_Model):
+    """An original file of the scanner folder, as it was when read."""
+
+    path: str = Field(description="Path relative to the batch folder, with '/' separators.")
+    sha256: Sha256
+    size: int = Field(ge=0)
+    kind: FileKind
+    pages: int = Field(ge=1)
+
+
+class PageRef(_Model):
+    """One page of a document: a page of a source file."""
+
+    source: str
+    source_sha256: Sha256
+    index: int = Field(ge=0, description="0-based page index inside the source file.")
+    kind: FileKind
+
+    @property
+    def content_key(self) -> str:
+        return f"{self.source_sha256}:{self.index}"
+
+
+class DocumentPlan(_Model):
+    """A document discovered in a batch, before any page is processed."""
+
+    document_id: Sha256
+    name: str = Field(description="The file or folder the document came from, relative to the batch.")
+    collection: str | None
+    metadata: DocumentMetadata
+    access_level: AccessLevel
+    sources: tuple[SourceFile, ...]
+    pages: tuple[PageRef, ...]
+
+
+class QuarantineRecord(_Model):
+    """Why a file was set aside. Written as JSON beside the quarantined copy."""
+
+    source: str = Field(description="Path relative to the batch folder.")
+    reason: QuarantineReason
+    message: str
+    stage: str
+    sha256: Sha256 | None = None
+    size: int | None = None
+    batch: str
+    quarantined_at: dt.datetime
+    pipeline_version: str
+
+
+class BatchPlan(_Model):
+    batch: str
+    source: str
+    documents: tuple[DocumentPlan, ...]
+    quarantined: tuple[QuarantineRecord, ...]
+    ignored: tuple[str, ...] = Field(description="Scanner litter and duplicates, skipped on purpose.")
+    held_back: tuple[str, ...] = Field(
+        description="Readable files not ingested because their manifest is wrong."
+    )
+
+    @property
+    def page_count(self) -> int:
+        return sum(len(d.pages) for d in self.documents)
+
+
+class Word(_Model):
+    text: str
+    confidence: float
+    box: tuple[int, int, int, int] = Field(
+        description="left, top, width, height in pixels of the prepared page."
+    )
+
+
+class PreparedPage(_Model):
+    """A page after rotation and deskew, stored losslessly in the work folder."""
+
+    number: int = Field(ge=1)
+    ref: PageRef
+    image_path: str
+    width: int
+    height: int
+    dpi: int
+    color_mode: str = Field(description="'1' bitonal, 'L' greyscale or 'RGB' colour.")
+    rotation: int = Field(description="Clockwise quarter-turn correction applied, in degrees.")
+    skew: float = Field(description="Skew angle corrected, in degrees.")
+
+
+class OcrPage(_Model):
+    """The result of the one Tesseract run of a page."""
+
+    page: PreparedPage
+    text: str
+    mean_confidence: float
+    words: tuple[Word, ...]
+    text_layer_pdf: str = Field(description="Tesseract's text-only PDF of the page, in the work folder.")
+
+
+class PageRecord(_Model):
+    """What the archive keeps of each page's OCR, enough to rebuild the index."""
+
+    number: int
+    width: int
+    height: int
+    dpi: int
+    rotation: int
+    skew: float
+    mean_confidence: float
+    text: str
+    words: tuple[Word, ...]
+
+
+class ArchivedFile(_Model):
+    name: str
+    sha256: Sha256
+    size: int
+
+
+class ArchivedDocument(_Model):
+    """metadata.json of an archive package."""
+
+    document_id: Sha256
+    name: str
+    batch: str
+    collection: str | None
+    access_level: AccessLevel
+    metadata: DocumentMetadata
+    page_count: int
+    mean_confidence: float
+    languages: str
+    ocr_engine: str
+    pipeline_version: str
+    archived_at: dt.datetime
+    sources: tuple[SourceFile, ...]
+    files: tuple[ArchivedFile, ...] = Field(description="Files of the package with their SHA-256.")
+
+    @field_validator("files")
+    @classmethod
+    def _sorted(cls, v: tuple[ArchivedFile, ...]) -> tuple[ArchivedFile, ...]:
+        return tuple(sorted(v, key=lambda f: f.name))
+
+    @property
+    def title(self) -> str:
+        return self.metadata.title or self.name
+
+
+class IndexRecord(_Model):
+    """One page as the search index stores it."""
+
+    document_id: Sha256
+    page: int
+    title: str
+    collection: str | None
+    document_type: str | None
+    issue_date: dt.date | None
+    registration_number: str | None
+    access_level: AccessLevel
+    pdf_path: str
+    text: str
+
+
+class SearchHit(_Model):
+    """One document found by a search, with the pages where the text was found."""
+
+    document_id: str
+    title: str
+    pages: tuple[int, ...]
+    snippet: str
+    score: float
+
+
+class DocumentOutcome(StrEnum):
+    archived = "archived"
+    already_archived = "already_archived"
+    quarantined = "quarantined"
+
+
+class DocumentSummary(_Model):
+    document_id: str
+    name: str
+    title: str
+    pages: int
+    mean_confidence: float | None
+    pdf_path: str | None
+    outcome: DocumentOutcome
+
+
+class BatchReport(_Model):
+    """What an ingest did: shown as the end summary, returned by the flow."""
+
+    batch: str
+    source: str
+    archive: str
+    documents: tuple[DocumentSummary, ...]
+    quarantined: tuple[QuarantineRecord, ...]
+    ignored: tuple[str, ...]
+    held_back: tuple[str, ...]
+    pages_ocred: int
+    seconds: float
+
+    @property
+    def complete(self) -> bool:
+        """True when every file of the batch is in the archive."""
+        return not self.quarantined and not self.held_back
