@@ -39,7 +39,7 @@ ArchiveOpt = Annotated[
 
 
 def _fail(message: str, code: ExitCode) -> typer.Exit:
-    err_console.print(Text(f"error: {message}", style="bold red"))
+    err_console.print(Text(f"error: {message}", style="bold red"), soft_wrap=True)
     return typer.Exit(int(code))
 
 
@@ -100,9 +100,12 @@ def ingest(
         )
     if src.is_relative_to(arc):
         raise _fail("the source folder must not be inside the archive folder", ExitCode.error)
+    # Prefect's log lines still reach its API (and the UI); on the terminal the progress bar
+    # and the end summary say what happened, unless --verbose asks for the log lines too.
     if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 
     from pydantic import ValidationError
 
@@ -192,10 +195,12 @@ def _print_report(report: BatchReport) -> None:
     console.print(
         f"{archived} documents archived, {already} already archived, {pages} pages, "
         f"mean OCR confidence {mean}, {len(report.quarantined)} files quarantined, "
-        f"{report.pages_ocred} pages OCRed in {report.seconds:.1f} s. Archive: {report.archive}"
+        f"{report.pages_ocred} pages OCRed in {report.seconds:.1f} s. Archive: {report.archive}",
+        soft_wrap=True,
     )
     if report.quarantined:
-        console.print(f"Quarantined copies and reasons: {Path(report.archive) / 'quarantine' / report.batch}")
+        qdir = Path(report.archive) / "quarantine" / report.batch
+        console.print(f"Quarantined copies and reasons: {qdir}", soft_wrap=True)
 
 
 @app.command()

@@ -36,14 +36,14 @@ CREATE TABLE IF NOT EXISTS pages (
     UNIQUE (document_id, page)
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
-    title, text, content='pages', content_rowid='id',
+    text, content='pages', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
 );
 CREATE TRIGGER IF NOT EXISTS pages_ai AFTER INSERT ON pages BEGIN
-    INSERT INTO pages_fts(rowid, title, text) VALUES (new.id, new.title, new.text);
+    INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
 END;
 CREATE TRIGGER IF NOT EXISTS pages_ad AFTER DELETE ON pages BEGIN
-    INSERT INTO pages_fts(pages_fts, rowid, title, text) VALUES ('delete', old.id, old.title, old.text);
+    INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 """
 
@@ -131,7 +131,7 @@ class SqliteIndex:
             return []
         sql = (
             "SELECT p.document_id, p.page, p.title, "
-            f"snippet(pages_fts, 1, '{MARK_START}', '{MARK_END}', '…', 16), bm25(pages_fts) "
+            f"snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16), bm25(pages_fts) "
             "FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid "
             "WHERE pages_fts MATCH ? ORDER BY bm25(pages_fts) LIMIT ?"
         )

@@ -66,9 +66,10 @@ def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePa
     pages: list[SamplePage] = []
     out.mkdir(parents=True, exist_ok=True)
     for d in range(o.documents):
-        doc = sample_document(o.seed * 1000 + d)
+        want = rng.randint(1, o.max_pages)
         base = PageStyle(size=o.size, dpi=o.dpi, font=rng.choice(["serif", "sans"]))
-        laid = layout(doc.paragraphs, base)[: max(1, rng.randint(1, o.max_pages))]
+        doc = sample_document(o.seed * 1000 + d, articles=want * 9)
+        laid = layout(doc.paragraphs, base)[:want]
         styles = [
             PageStyle(
                 size=o.size,

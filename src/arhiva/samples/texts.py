@@ -150,7 +150,32 @@ def _body(r: random.Random, kind: str, who: str, where: str, nr: str, when: str)
     )
 
 
-def sample_document(seed: int) -> SampleDocument:
+_ARTICLES = (
+    "Lucrările se vor executa numai pe baza proiectului tehnic verificat de specialiști atestați, "
+    "cu respectarea normelor privind siguranța în exploatare și protecția mediului.",
+    "Beneficiarul răspunde de păstrarea curățeniei pe drumurile publice din vecinătatea șantierului "
+    "și de refacerea trotuarelor deteriorate în timpul execuției.",
+    "Orice modificare a soluțiilor tehnice aprobate se face numai după obținerea unei noi autorizații, "
+    "în condițiile legii, fără a afecta drepturile vecinilor.",
+    "La terminarea lucrărilor, beneficiarul va solicita recepția la terminarea lucrărilor și va "
+    "regulariza taxa de autorizare pe baza valorii finale a investiției.",
+    "Nerespectarea prevederilor prezentului act atrage răspunderea contravențională, civilă sau "
+    "penală, după caz, potrivit legislației în vigoare.",
+    "Documentele originale se păstrează la registratura generală, iar copiile certificate se "
+    "eliberează la cererea persoanelor îndreptățite, în termen de treizeci de zile.",
+    "Funcționarii care au întocmit documentația răspund pentru exactitatea datelor înscrise și pentru "
+    "respectarea termenelor de soluționare a petițiilor.",
+    "Prezentul act se comunică Direcției de Taxe și Impozite Locale, Poliției Locale și "
+    "Serviciului Disciplina în Construcții, spre știință și conformare.",
+    "Cetățenii pot consulta documentele publice în sala de lectură a arhivei, de luni până joi, "
+    "între orele nouă și șaisprezece, pe baza unei programări prealabile.",
+    "În cazul în care suprafața construită depășește limitele aprobate, se dispune oprirea imediată "
+    "a lucrărilor și aducerea terenului la starea inițială.",
+)
+
+
+def sample_document(seed: int, articles: int = 0) -> SampleDocument:
+    """A document; `articles` adds numbered articles so that it runs over several pages."""
     r = random.Random(seed)
     kind = r.choice(["autorizație de construire", "dispoziție", "hotărâre", "certificat de urbanism"])
     who = _person(r)
@@ -167,6 +192,8 @@ def sample_document(seed: int) -> SampleDocument:
         title.upper(),
         *_body(r, kind, who, where, nr, when),
     ]
+    for n in range(articles):
+        paragraphs.insert(-1, f"Art. {n + 1}. {r.choice(_ARTICLES)}")
     return SampleDocument(
         title=title,
         document_type=kind,

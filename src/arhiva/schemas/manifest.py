@@ -14,6 +14,9 @@ Dates are YYYY-MM-DD or DD.MM.YYYY.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from arhiva.schemas.models import DocumentMetadata
@@ -38,3 +41,14 @@ class Manifest(BaseModel):
 
 def metadata_fields() -> tuple[str, ...]:
     return tuple(DocumentMetadata.model_fields)
+
+
+def schema_path() -> Path:
+    """The JSON Schema of manifest.json, for operators' tools. Generated from `Manifest`."""
+    return Path(__file__).with_name("manifest.schema.json")
+
+
+if __name__ == "__main__":  # python -m arhiva.schemas.manifest  regenerates the schema file
+    schema_path().write_text(
+        json.dumps(Manifest.model_json_schema(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )

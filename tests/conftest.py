@@ -1,0 +1,111 @@
+"""Shared fixtures. Everything runs against the real tools: Tesseract, pikepdf, veraPDF, Prefect."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rapidfuzz.distance import Levenshtein
+
+REPO = Path(__file__).resolve().parents[1]
+VERAPDF = REPO / "scripts" / "verapdf"
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+
+
+def cer(ocr: str, truth: str) -> float:
+    """Character error rate: edit distance over the ground truth's length, whitespace collapsed.
+
+    Diacritics count: 'ș' for 'ş' or 'a' for 'ă' is an error.
+    """
+    a, b = " ".join(ocr.split()), " ".join(truth.split())
+    return Levenshtein.distance(a, b) / max(1, len(b))
+
+
+def verapdf(*pdfs: Path) -> dict[str, str]:
+    """Validate with veraPDF as PDF/A-2b. Returns {path: 'PASS'|'FAIL'} and details on failure."""
+    out = subprocess.run(
+        [str(VERAPDF), "--flavour", "2b", "--format", "text", *map(str, pdfs)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    results = {}
+    for line in out.stdout.splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL"):
+            results[parts[1]] = parts[0]
+    assert len(results) == len(pdfs), f"veraPDF gave no verdict:\n{out.stdout}\n{out.stderr}"
+    return results
+
+
+def verapdf_details(pdf: Path) -> str:
+    out = subprocess.run(
+        [str(VERAPDF), "--flavour", "2b", "--format", "text", "-v", str(pdf)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return out.stdout[-5000:]
+
+
+def tree_snapshot(root: Path) -> dict[str, tuple[str, int, float]]:
+    """Content hash, mode and mtime of everything under root (symlinks not followed)."""
+    snap: dict[str, tuple[str, int, float]] = {}
+    for p in sorted(root.rglob("*")):
+        st = p.lstat()
+        if stat.S_ISREG(st.st_mode):
+            digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif stat.S_ISLNK(st.st_mode):
+            digest = "link:" + os.readlink(p)
+        else:
+            digest = "dir"
+        snap[str(p.relative_to(root))] = (digest, st.st_mode, st.st_mtime)
+    return snap
+
+
+def pdf_page_text(pdf: Path, page: int) -> str:
+    out = subprocess.run(
+        ["pdftotext", "-raw", "-enc", "UTF-8", "-f", str(page), "-l", str(page), str(pdf), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout
+
+
+def counting_tesseract(folder: Path) -> tuple[Path, Path]:
+    """The real Tesseract behind a wrapper that logs each OCR run (not --version/--list-langs).
+
+    Returns (wrapper, log); give the wrapper to arhiva as ARHIVA_TESSERACT_CMD.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    log = folder / "tesseract-runs.log"
+    log.touch()
+    wrapper = folder / "tesseract-counting"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'case "$1" in --version|--list-langs) ;; *) echo "$1" >> ' + str(log) + " ;; esac\n"
+        'exec tesseract "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    return wrapper, log
+
+
+def runs(log: Path) -> int:
+    return len(log.read_text().splitlines())
+
+
+@pytest.fixture(scope="session")
+def prefect_api() -> Iterator[None]:
+    """A temporary Prefect API (SQLite) for the whole session, as Prefect's docs recommend."""
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
