@@ -39,6 +39,7 @@ def corrupt_tiff(path: Path) -> Path:
 
 def truncated_png(img: Image.Image, path: Path) -> Path:
     """A PNG that opens (its header is intact) but fails when its pixels are decoded."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     buf = io.BytesIO()
     img.save(buf, format="PNG", dpi=(300, 300))
     data = buf.getvalue()

@@ -24,7 +24,7 @@ from arhiva.samples.render import PageStyle, ground_truth, layout, render_page
 from arhiva.samples.texts import sample_document
 
 from .conftest import cer, counting_tesseract, pdf_page_text, runs, tree_snapshot, verapdf, verapdf_details
-from .inputs import corrupt_tiff, encrypted_pdf, image_pdf
+from .inputs import corrupt_tiff, encrypted_pdf, image_pdf, page, truncated_png
 
 MAX_CER = 0.03
 MAX_RESIDUAL_SKEW = 0.3
@@ -75,6 +75,10 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, prefect_api: None) -> Ing
     (src / "defecte" / "gol.png").write_bytes(b"")
     (src / "defecte" / "citeste-ma.txt").write_text("Nu este o scanare.", encoding="utf-8")
     encrypted_pdf(src / "defecte" / "secret.pdf")
+    # A PNG whose header reads fine but whose pixels are cut off: found only when decoded,
+    # so its whole document is set aside at the OCR stage.
+    img, _ = page(seed=4, size="a6")
+    truncated_png(img, src / "trunchiat" / "pagina-1.png")
     (src / "Thumbs.db").write_bytes(b"\x00litter")
     (src / ".DS_Store").write_bytes(b"\x00litter")
     outside = root / "outside.png"
@@ -101,7 +105,7 @@ def _expected_pages(src: Path) -> dict[tuple[str, int], tuple[str, float | None,
 
 def test_exit_code_says_files_were_quarantined(ingested: Ingested) -> None:
     assert ingested.first.exit_code == 3, ingested.first.output
-    assert "5 files quarantined" in ingested.first.output
+    assert "6 files quarantined" in ingested.first.output
     assert "Quarantined" in ingested.first.output
 
 
@@ -113,10 +117,12 @@ def test_bad_files_are_quarantined_with_reasons(ingested: Ingested) -> None:
         "defecte/citeste-ma.txt": "unsupported_type",
         "defecte/secret.pdf": "encrypted_pdf",
         "defecte/link-afara.png": "symlink_outside_source",
+        "trunchiat/pagina-1.png": "corrupt_image",
     }
     for rel, reason in expected.items():
         record = json.loads((qdir / f"{rel}.quarantine.json").read_text(encoding="utf-8"))
         assert record["reason"] == reason and record["source"] == rel and record["message"]
+        assert record["batch"] == BATCH and record["stage"] in ("discover", "ocr")
         if reason == "symlink_outside_source":
             assert not (qdir / rel).exists()  # a link out of the batch is never followed
         else:
@@ -188,6 +194,21 @@ def test_packages_carry_metadata_and_checksums(ingested: Ingested) -> None:
     assert manifest_doc.metadata.registration_number and manifest_doc.metadata.issue_date
     assert manifest_doc.metadata.retention == "permanent"
     assert {d.access_level for d in titles.values() if d is not manifest_doc} == {"restricted"}
+
+
+def test_prefect_flow_run_is_named_after_the_batch(ingested: Ingested) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterName
+
+    with get_client(sync_client=True) as client:
+        flow_runs = client.read_flow_runs(flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[BATCH])))
+        assert len(flow_runs) == 2 and all(r.state and r.state.is_completed() for r in flow_runs)
+        first = min(flow_runs, key=lambda r: r.start_time)
+        names = [t.name for t in client.read_task_runs() if t.flow_run_id == first.id]
+    stages = {n.split()[0] for n in names}
+    assert {"check-tools", "discover", "quarantine", "prepare", "ocr", "pdfa", "index"} <= stages
+    n_pages = len(_expected_pages(ingested.source)) + 1  # + the truncated page
+    assert sum(1 for n in names if n.startswith("prepare ")) == n_pages
 
 
 def test_second_ingest_does_no_ocr_and_adds_nothing(ingested: Ingested) -> None:

@@ -30,7 +30,7 @@ from arhiva.schemas.models import (
 _COMMON = {"cache_policy": NO_CACHE, "persist_result": False}
 
 
-@task(name="check-tools", **_COMMON)
+@task(name="check-tools", task_run_name="check-tools", **_COMMON)
 def check_tools(settings: Settings) -> str:
     version = engine_version(settings.tesseract_cmd)
     check_languages(settings.languages, settings.tesseract_cmd)
