@@ -160,15 +160,15 @@ def test_text_layer_accuracy_and_residual_skew(ingested: Ingested) -> None:
         pages = load_pages(ingested.archive, doc_id)
         refs = [(s.path, i) for s in doc.sources for i in range(s.pages)]
         pdf = package_dir(ingested.archive, doc_id) / "document.pdf"
-        for page, ref in zip(pages, refs, strict=True):
+        for record, ref in zip(pages, refs, strict=True):
             gt_path, skew, rotation = expected[ref]
             truth = (ingested.source / gt_path).read_text(encoding="utf-8")
-            rate = cer(pdf_page_text(pdf, page.number), truth)
+            rate = cer(pdf_page_text(pdf, record.number), truth)
             rates.append(rate)
             assert rate <= MAX_CER, f"{ref}: CER {rate:.3%}"
-            assert cer(page.text, truth) <= MAX_CER
-            assert page.rotation == (360 - rotation) % 360, ref
-            assert abs(page.skew - skew) <= MAX_RESIDUAL_SKEW, ref
+            assert cer(record.text, truth) <= MAX_CER
+            assert record.rotation == (360 - rotation) % 360, ref
+            assert abs(record.skew - skew) <= MAX_RESIDUAL_SKEW, ref
     assert len(rates) == len(expected)
 
 
