@@ -28,7 +28,7 @@ _CODE_SWAPS = {a.encode("utf-16-be"): b.encode("utf-16-be") for a, b in CEDILLA_
 
 @dataclass(frozen=True)
 class PdfPage:
-    image_png: Path  # prepared page, lossless
+    image: Path  # prepared page, lossless
     text_layer_pdf: Path  # Tesseract's text-only PDF of the same page
     dpi: int
 
@@ -119,7 +119,7 @@ def build_pdfa(pages: list[PdfPage], xmp: bytes, out: Path, jpeg_quality: int = 
         with ExitStack() as stack:
             pdf = stack.enter_context(pikepdf.new())
             for p in pages:
-                with Image.open(p.image_png) as img:
+                with Image.open(p.image) as img:
                     img.load()
                     w_pt = img.width * 72.0 / p.dpi
                     h_pt = img.height * 72.0 / p.dpi

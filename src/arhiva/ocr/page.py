@@ -18,14 +18,14 @@ def page_stem(work: Path, document_id: str, number: int) -> Path:
 def prepare(
     source_root: Path, document_id: str, ref: PageRef, number: int, work: Path, settings: Settings
 ) -> PreparedPage:
-    """Decode one page, undo its rotation and skew, and keep it as a lossless PNG in `work`."""
+    """Decode one page, undo its rotation and skew, and keep it losslessly in `work`."""
     loaded = load_page(source_root, ref, settings.default_dpi, settings.pdf_render_dpi)
-    png = page_stem(work, document_id, number).with_suffix(".png")
-    geometry, image = prepare_page(loaded.image, loaded.dpi, png, settings.max_skew_deg)
+    scratch = page_stem(work, document_id, number).with_suffix(".tif")
+    geometry, image = prepare_page(loaded.image, loaded.dpi, scratch, settings.max_skew_deg)
     return PreparedPage(
         number=number,
         ref=ref,
-        image_path=str(png),
+        image_path=str(scratch),
         width=image.width,
         height=image.height,
         dpi=loaded.dpi,
@@ -37,10 +37,10 @@ def prepare(
 
 def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
     """OCR a prepared page: exactly one Tesseract run."""
-    png = Path(page.image_path)
+    image = Path(page.image_path)
     result = ocr_page(
-        png,
-        png.with_suffix(""),
+        image,
+        image.with_suffix(""),
         languages=settings.languages,
         dpi=page.dpi,
         cmd=settings.tesseract_cmd,
