@@ -47,37 +47,21 @@ def _swap_codes(data: bytes) -> bytes:
     return bytes(out)
 
 
+def _fix_operand(o: object) -> object:
+    if isinstance(o, pikepdf.String):
+        return pikepdf.String(_swap_codes(bytes(o)))
+    if isinstance(o, pikepdf.Array):
+        return pikepdf.Array([_fix_operand(item) for item in o])
+    return o
+
+
 def _fix_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
     """Replace ş ţ Ş Ţ by ș ț Ș Ț in the invisible text, so copy-paste and search agree."""
-    ops = pikepdf.parse_content_stream(page)
-    changed = False
-    fixed = []
-    for operands, op in ops:
-        if str(op) in _TEXT_OPERATORS:
-            new = []
-            for o in operands:
-                if isinstance(o, pikepdf.String):
-                    b = bytes(o)
-                    nb = _swap_codes(b)
-                    changed |= nb != b
-                    new.append(pikepdf.String(nb))
-                elif isinstance(o, pikepdf.Array):
-                    arr = []
-                    for item in o:
-                        if isinstance(item, pikepdf.String):
-                            b = bytes(item)
-                            nb = _swap_codes(b)
-                            changed |= nb != b
-                            arr.append(pikepdf.String(nb))
-                        else:
-                            arr.append(item)
-                    new.append(pikepdf.Array(arr))
-                else:
-                    new.append(o)
-            operands = new
-        fixed.append((operands, op))
-    if changed:
-        page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(fixed))
+    fixed = [
+        ([_fix_operand(o) for o in operands] if str(op) in _TEXT_OPERATORS else operands, op)
+        for operands, op in pikepdf.parse_content_stream(page)
+    ]
+    page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(fixed))
 
 
 def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pikepdf.Stream:
