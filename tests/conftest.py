@@ -102,6 +102,27 @@ def runs(log: Path) -> int:
     return len(log.read_text().splitlines())
 
 
+ES_SCRIPT = REPO / "scripts" / "elasticsearch"
+TEST_ES_PORT = "9250"
+
+
+@pytest.fixture(scope="session")
+def es_url() -> Iterator[str]:
+    """A real Elasticsearch node: ARHIVA_TEST_ES_URL if set, else one started by
+    scripts/elasticsearch on port 9250 for this session (and stopped after it)."""
+    if url := os.environ.get("ARHIVA_TEST_ES_URL"):
+        yield url
+        return
+    env = {**os.environ, "ARHIVA_ES_PORT": TEST_ES_PORT}
+    started = subprocess.run([str(ES_SCRIPT), "start"], capture_output=True, text=True, env=env, timeout=600)
+    if started.returncode != 0:
+        pytest.fail(f"could not start Elasticsearch:\n{started.stderr[-3000:]}")
+    try:
+        yield started.stdout.strip().splitlines()[-1]
+    finally:
+        subprocess.run([str(ES_SCRIPT), "stop"], capture_output=True, env=env, timeout=120)
+
+
 @pytest.fixture(scope="session")
 def prefect_api() -> Iterator[None]:
     """A temporary Prefect API (SQLite) for the whole session, as Prefect's docs recommend."""

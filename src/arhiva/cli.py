@@ -83,12 +83,14 @@ def ingest(
     workers: Annotated[
         int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")
     ] = None,
+    index: IndexOpt = None,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")] = False,
 ) -> None:
     """Archive every document of a scanner folder as PDF/A-2b and index it for search.
 
-    Exit code 0 when every file was archived, 3 when some were quarantined (see the summary
-    and ARCHIVE/quarantine/), 4 when Tesseract or another tool is missing, 1 on other errors.
+    Exit code 0 when every file was archived and indexed, 3 when some were quarantined (see
+    the summary and ARCHIVE/quarantine/), 5 when some archived documents could not be indexed
+    (run `arhiva reindex`), 4 when Tesseract or another tool is missing, 1 on other errors.
     """
     if not source.is_dir():
         raise _fail(f"source folder {source} does not exist or is not a folder", ExitCode.error)
@@ -110,6 +112,7 @@ def ingest(
     from pydantic import ValidationError
 
     from arhiva.config import Settings
+    from arhiva.indexing.open import check_location
     from arhiva.schemas.models import AccessLevel
 
     overrides: dict[str, object] = {}
@@ -120,6 +123,7 @@ def ingest(
     try:
         settings = Settings(**overrides)
         level = AccessLevel(access) if access else None
+        check_location(index)
     except (ValidationError, ValueError) as exc:
         raise _fail(str(exc), ExitCode.error) from exc
 
@@ -160,13 +164,23 @@ def ingest(
     flow_progress.set_listener(_Bar())
     try:
         with bar:
-            report = run_ingest(src, arc, batch=batch, collection=collection, access=level, settings=settings)
+            report = run_ingest(
+                src,
+                arc,
+                batch=batch,
+                collection=collection,
+                access=level,
+                index_location=index,
+                settings=settings,
+            )
     except ArhivaError as exc:
         raise _fail(str(exc), exc.exit_code) from exc
     finally:
         flow_progress.set_listener(None)
     _print_report(report)
-    raise typer.Exit(int(ExitCode.ok if report.complete else ExitCode.quarantined))
+    if not report.complete:
+        raise typer.Exit(int(ExitCode.quarantined))
+    raise typer.Exit(int(ExitCode.not_indexed if report.index_errors else ExitCode.ok))
 
 
 def _print_report(report: BatchReport) -> None:
@@ -175,7 +189,7 @@ def _print_report(report: BatchReport) -> None:
         docs.add_column(col, justify="right" if col in ("pages", "confidence") else "left")
     for d in report.documents:
         conf = f"{d.mean_confidence:.1f}" if d.mean_confidence is not None else "-"
-        docs.add_row(d.document_id[:12], d.title, str(d.pages), conf, d.outcome.value.replace("_", " "))
+        docs.add_row(d.document_id[:12], Text(d.title), str(d.pages), conf, d.outcome.value.replace("_", " "))
     console.print(docs)
     if report.quarantined:
         q = Table(title="Quarantined", title_justify="left", title_style="bold red")
@@ -183,10 +197,14 @@ def _print_report(report: BatchReport) -> None:
         q.add_column("reason")
         q.add_column("message")
         for r in report.quarantined:
-            q.add_row(r.source, r.reason.value, r.message)
+            q.add_row(Text(r.source), r.reason.value, Text(r.message))
         console.print(q)
     for h in report.held_back:
-        console.print(Text(f"held back: {h}", style="yellow"))
+        console.print(Text(f"held back: {h}", style="yellow"), soft_wrap=True)
+    for e in report.index_errors:
+        console.print(Text(f"archived but not indexed: {e}", style="red"), soft_wrap=True)
+    if report.index_errors:
+        console.print("Run `arhiva reindex` once the index is reachable again.")
     archived = sum(1 for d in report.documents if d.outcome == "archived")
     already = sum(1 for d in report.documents if d.outcome == "already_archived")
     pages = sum(d.pages for d in report.documents if d.outcome != "quarantined")
@@ -203,44 +221,142 @@ def _print_report(report: BatchReport) -> None:
         console.print(f"Quarantined copies and reasons: {qdir}", soft_wrap=True)
 
 
+IndexOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--index",
+        help="Search index: 'sqlite' (ARCHIVE/index.sqlite, the default) or an Elasticsearch URL "
+        "such as http://127.0.0.1:9200 (optionally /ALIAS at the end).",
+        envvar="ARHIVA_INDEX",
+    ),
+]
+
+
+def _open_index(archive: Path, location: str | None, *, must_exist: bool):
+    from arhiva.indexing.open import EMBEDDED, open_index
+    from arhiva.indexing.sqlite import INDEX_FILE
+
+    if must_exist and (not location or location == EMBEDDED) and not (archive / INDEX_FILE).is_file():
+        raise _fail(
+            f"{archive} has no search index ({INDEX_FILE}); run `arhiva ingest` first", ExitCode.error
+        )
+    try:
+        return open_index(archive, location)
+    except ValueError as exc:
+        raise _fail(str(exc), ExitCode.error) from exc
+    except ArhivaError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+
+
+def _marked(snippet: str) -> Text:
+    out = Text("   ")
+    for i, part in enumerate(snippet.replace("]", "[").split("[")):
+        out.append(f"[{part}]" if i % 2 else part, style="bold yellow" if i % 2 else "")
+    return out
+
+
 @app.command()
 def search(
     query: Annotated[
         str, typer.Argument(help='Words to find; "quoted words" for a phrase, word* for a prefix.')
     ],
     archive: ArchiveOpt,
-    limit: Annotated[int, typer.Option(min=1, max=1000, help="Most documents to show.")] = 20,
+    index: IndexOpt = None,
+    collection: Annotated[list[str] | None, typer.Option(help="Only this collection (repeatable).")] = None,
+    doc_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only this document type (repeatable).")
+    ] = None,
+    access: Annotated[
+        list[str] | None,
+        typer.Option(help="Only this access level: public, internal, restricted (repeatable)."),
+    ] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="Issued on or after YYYY-MM-DD.")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Issued on or before YYYY-MM-DD.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100, help="Documents per page of results.")] = 20,
+    offset: Annotated[int, typer.Option(min=0, help="Skip this many documents (for paging).")] = 0,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the result as JSON (the search contract).")
+    ] = False,
 ) -> None:
-    """Search the archive's text. Diacritics and case are ignored: autorizatie finds autorizație."""
-    from arhiva.indexing.sqlite import INDEX_FILE, SqliteIndex
+    """Search the archive's text, one result per document with the pages where it was found.
 
-    if not (archive / INDEX_FILE).is_file():
-        raise _fail(
-            f"{archive} has no search index ({INDEX_FILE}); run `arhiva ingest` first",
-            ExitCode.error,
-        )
-    index = SqliteIndex.in_archive(archive)
+    All words must be on one page. Diacritics and case are ignored, and ş ţ equal ș ț:
+    autorizatie finds autorizație.
+    """
+    from pydantic import ValidationError
+
+    from arhiva.schemas.search import SearchFilters, SearchRequest
+
     try:
-        hits = index.search(query, limit=limit)
+        request = SearchRequest(
+            query=query,
+            filters=SearchFilters(
+                collection=tuple(collection or ()),
+                document_type=tuple(doc_type or ()),
+                access_level=tuple(access or ()),
+                date_from=date_from,
+                date_to=date_to,
+            ),
+            limit=limit,
+            offset=offset,
+        )
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise _fail(f"invalid search: {problems}", ExitCode.error) from exc
+    idx = _open_index(archive, index, must_exist=True)
+    try:
+        result = idx.search(request)
+    except ArhivaError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
     finally:
-        index.close()
-    if not hits:
+        idx.close()
+    if as_json:
+        console.print_json(result.model_dump_json())
+        return
+    if not result.hits:
         console.print(f"No documents match {query!r}.")
-        raise typer.Exit(int(ExitCode.ok))
-    for n, hit in enumerate(hits, start=1):
+        return
+    for n, hit in enumerate(result.hits, start=offset + 1):
         pages = ", ".join(str(p) for p in hit.pages)
         console.print(
             Text.assemble(
-                (f"{n}. {hit.title}", "bold"),
-                f"  (page{'s' if len(hit.pages) > 1 else ''} {pages})",
+                (f"{n}. {hit.title}", "bold"), f"  (page{'s' if len(hit.pages) > 1 else ''} {pages})"
             )
         )
         console.print(Text(f"   id: {hit.document_id}", style="dim"))
-        snippet = Text("   ")
-        for i, part in enumerate(hit.snippet.replace("]", "[").split("[")):
-            snippet.append(f"[{part}]" if i % 2 else part, style="bold yellow" if i % 2 else "")
-        console.print(snippet)
-    console.print(f"{len(hits)} document{'s' if len(hits) != 1 else ''} found.")
+        console.print(_marked(hit.snippet))
+    shown = f"{offset + 1}-{offset + len(result.hits)}"
+    console.print(f"{result.total_documents} documents found; showing {shown}.", soft_wrap=True)
+    for name, counts in result.facets.items():
+        if counts:
+            values = ", ".join(f"{c.value} ({c.count})" for c in counts[:10])
+            console.print(Text(f"{name}: {values}", style="dim"), soft_wrap=True)
+
+
+@app.command()
+def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
+    """Rebuild the search index from the archive folder alone.
+
+    Builds a new index and switches to it atomically: searches keep working meanwhile.
+    """
+    from arhiva.archive.package import documents_dir
+    from arhiva.indexing.base import archive_records
+
+    if not documents_dir(archive).is_dir():
+        raise _fail(
+            f"{archive} holds no archived documents ({documents_dir(archive)} is missing)", ExitCode.error
+        )
+    idx = _open_index(archive, index, must_exist=False)
+    try:
+        written = idx.rebuild(archive_records(archive))
+        docs = idx.count_documents()
+    except ArhivaError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    finally:
+        idx.close()
+    console.print(
+        f"Reindexed {docs} documents, {written} pages, into the {idx.backend} index.", soft_wrap=True
+    )
 
 
 @app.command()

@@ -11,6 +11,7 @@ class ExitCode(IntEnum):
     usage = 2  # reserved by typer for command-line usage errors
     quarantined = 3  # the batch ran, but some files were quarantined
     missing_dependency = 4  # Tesseract, Ghostscript or another tool is missing
+    not_indexed = 5  # every document was archived, but some could not be indexed
 
 
 class QuarantineReason(StrEnum):
@@ -63,3 +64,14 @@ class OcrEngineError(ArhivaError):
 
 class PdfaError(ArhivaError):
     """The PDF/A file could not be assembled."""
+
+
+class IndexingError(ArhivaError):
+    """The index cannot be reached, or some records were refused; the message says which."""
+
+    exit_code = ExitCode.not_indexed
+    retryable = True
+
+
+class IndexVersionError(ArhivaError):
+    """The index was built for another schema version: rebuild it with `arhiva reindex`."""

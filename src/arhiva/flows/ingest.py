@@ -30,7 +30,6 @@ from arhiva.errors import (
     QuarantineReason,
 )
 from arhiva.flows import progress, tasks
-from arhiva.indexing.sqlite import SqliteIndex
 from arhiva.schemas.models import (
     AccessLevel,
     ArchivedDocument,
@@ -75,6 +74,7 @@ def ingest_batch(
     batch: str,
     collection: str | None,
     access: AccessLevel | None,
+    index_location: str | None,
     settings: Settings,
 ) -> BatchReport:
     """Archive and index every document of a scanner folder; quarantine what cannot be read."""
@@ -91,19 +91,27 @@ def ingest_batch(
 
     summaries: list[DocumentSummary] = []
     todo: list[DocumentPlan] = []
-    index = SqliteIndex.in_archive(archive)
-    try:
-        for doc in plan.documents:
-            if is_archived(archive, doc.document_id):
-                archived = load_document(archive, doc.document_id)
-                if not index.has_document(doc.document_id):
-                    tasks.index_document(archive, archived)
-                summaries.append(_summary(archived, DocumentOutcome.already_archived))
-                log.info("%s is already archived as %s", doc.name, doc.document_id)
-            else:
-                todo.append(doc)
-    finally:
-        index.close()
+    index = tasks.shared_index(archive, index_location)
+    index_errors: list[str] = []
+
+    def index_one(doc: ArchivedDocument) -> bool:
+        try:
+            tasks.index_document(archive, doc, index_location)
+            return True
+        except Exception as exc:  # the document is archived whatever happens to its index entry
+            log.error("%s archived but not indexed: %s", doc.name, exc)
+            index_errors.append(f"{doc.name} ({doc.document_id}): {exc}")
+            return False
+
+    for doc in plan.documents:
+        if is_archived(archive, doc.document_id):
+            archived = load_document(archive, doc.document_id)
+            if not index.has_document(doc.document_id):
+                index_one(archived)
+            summaries.append(_summary(archived, DocumentOutcome.already_archived))
+            log.info("%s is already archived as %s", doc.name, doc.document_id)
+        else:
+            todo.append(doc)
 
     listener = progress.listener()
     listener.start(sum(len(d.pages) for d in todo))
@@ -128,13 +136,14 @@ def ingest_batch(
         if failure is None:
             try:
                 archived = tasks.build_package(archive, batch, doc, pages, engine, settings)
-                tasks.index_document(archive, archived)
-                summaries.append(_summary(archived, DocumentOutcome.archived))
-                return
             except MissingDependencyError:
                 raise
             except Exception as exc:
                 failure = (0, exc)
+            else:
+                summaries.append(_summary(archived, DocumentOutcome.archived))
+                index_one(archived)
+                return
         number, exc = failure
         where = f"page {number} ({doc.pages[number - 1].source}): " if number else ""
         log.error("%s could not be archived: %s%s", doc.name, where, exc)
@@ -181,8 +190,10 @@ def ingest_batch(
                 complete(*inflight.popleft())
         while inflight:
             complete(*inflight.popleft())
+        index.refresh()
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        tasks.close_indexes()
 
     return BatchReport(
         batch=batch,
@@ -192,6 +203,8 @@ def ingest_batch(
         quarantined=tuple(quarantined),
         ignored=plan.ignored,
         held_back=plan.held_back,
+        index_errors=tuple(index_errors),
+        index=index.backend,
         pages_ocred=pages_ocred,
         seconds=round(time.monotonic() - started, 2),
     )
@@ -204,6 +217,7 @@ def run_ingest(
     batch: str | None = None,
     collection: str | None = None,
     access: AccessLevel | None = None,
+    index_location: str | None = None,
     settings: Settings | None = None,
 ) -> BatchReport:
     """Run the ingest flow with a task runner sized to the settings' worker count."""
@@ -215,5 +229,6 @@ def run_ingest(
         batch=batch or source.resolve().name,
         collection=collection,
         access=access,
+        index_location=index_location,
         settings=settings,
     )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.logging import get_run_logger
+from prefect.states import State
 
 from arhiva.archive.assemble import archive_document
 from arhiva.config import Settings
-from arhiva.indexing.base import index_archived
-from arhiva.indexing.sqlite import SqliteIndex
+from arhiva.indexing.base import IndexingError, SearchIndex, index_archived
+from arhiva.indexing.open import open_index
 from arhiva.ingest.discover import Planner
 from arhiva.ingest.quarantine import quarantine
 from arhiva.ocr import page as ocr_stage
@@ -117,10 +119,44 @@ def build_package(
     return doc
 
 
-@task(name="index", task_run_name="index {doc.name}", **_COMMON)
-def index_document(archive: Path, doc: ArchivedDocument) -> int:
-    index = SqliteIndex.in_archive(archive)
+_indexes: dict[tuple[Path, str | None], SearchIndex] = {}
+_indexes_lock = threading.Lock()
+
+
+def shared_index(archive: Path, location: str | None) -> SearchIndex:
+    """One open index per archive and location in this process, shared by the task threads."""
+    with _indexes_lock:
+        key = (archive, location)
+        if key not in _indexes:
+            _indexes[key] = open_index(archive, location)
+        return _indexes[key]
+
+
+def close_indexes() -> None:
+    with _indexes_lock:
+        for index in _indexes.values():
+            index.close()
+        _indexes.clear()
+
+
+def _retry_if_passing(task: object, task_run: object, state: State) -> bool:
+    """Retry only errors that can pass: the index being busy or briefly unreachable."""
     try:
-        return index_archived(index, archive, doc)
-    finally:
-        index.close()
+        state.result()
+    except IndexingError:
+        return True
+    except Exception:
+        return False
+    return False
+
+
+@task(
+    name="index",
+    task_run_name="index {doc.name}",
+    retries=2,
+    retry_delay_seconds=[2, 10],
+    retry_condition_fn=_retry_if_passing,
+    **_COMMON,
+)
+def index_document(archive: Path, doc: ArchivedDocument, location: str | None) -> int:
+    return index_archived(shared_index(archive, location), archive, doc)

@@ -1,18 +1,30 @@
-"""The SearchIndex interface every backend implements."""
+"""The SearchIndex interface every backend implements, and what feeds it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from arhiva.archive.package import load_pages, relative_pdf_path
-from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord, SearchHit
+from arhiva.archive.package import iter_document_ids, load_document, load_pages, relative_pdf_path
+from arhiva.errors import IndexingError, IndexVersionError
+from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord
+from arhiva.schemas.search import SearchRequest, SearchResult
+
+DocumentRecords = tuple[str, list[IndexRecord]]
+
+__all__ = ["DocumentRecords", "IndexVersionError", "IndexingError", "SearchIndex"]
 
 
 class SearchIndex(Protocol):
+    backend: str
+
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         """Replace every page record of a document. Returns the number of records written."""
+        ...
+
+    def refresh(self) -> None:
+        """Make everything written so far visible to searches."""
         ...
 
     def has_document(self, document_id: str) -> bool: ...
@@ -21,8 +33,14 @@ class SearchIndex(Protocol):
 
     def count_documents(self) -> int: ...
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """Documents matching `query`, best first, with the pages where it was found."""
+    def search(self, request: SearchRequest) -> SearchResult:
+        """Documents matching the request, best first, with pages, snippet and facets."""
+        ...
+
+    def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
+        """Replace the whole index by these documents' records, switching over atomically:
+        searches keep answering from the old content until the new one is complete.
+        Returns the number of records written."""
         ...
 
     def close(self) -> None: ...
@@ -51,3 +69,10 @@ def index_records(doc: ArchivedDocument, pages: Iterable[PageRecord]) -> list[In
 def index_archived(index: SearchIndex, archive: Path, doc: ArchivedDocument) -> int:
     """Index a document from its archive package alone."""
     return index.upsert_document(doc.document_id, index_records(doc, load_pages(archive, doc.document_id)))
+
+
+def archive_records(archive: Path) -> Iterator[DocumentRecords]:
+    """Every archived document's records, one document at a time, from the archive alone."""
+    for doc_id in iter_document_ids(archive):
+        doc = load_document(archive, doc_id)
+        yield doc_id, index_records(doc, load_pages(archive, doc_id))

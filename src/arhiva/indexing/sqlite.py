@@ -2,7 +2,8 @@
 
 The `unicode61` tokenizer with `remove_diacritics 2` folds ă â î ș ț and the old cedilla
 letters ş ţ to their base letters, and case, both when indexing and when searching; so
-`autorizatie`, `AUTORIZAȚIE` and `autorizaţie` all find `autorizație`.
+`autorizatie`, `AUTORIZAȚIE` and `autorizaţie` all find `autorizație`. Snippets are cut
+from the original text, diacritics kept.
 """
 
 from __future__ import annotations
@@ -11,17 +12,28 @@ import sqlite3
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
+from arhiva.indexing.base import DocumentRecords, IndexVersionError
 from arhiva.indexing.query import parse_query, to_fts5
-from arhiva.schemas.models import IndexRecord, SearchHit
+from arhiva.schemas.models import IndexRecord
+from arhiva.schemas.search import (
+    MARK_END,
+    MARK_START,
+    FacetCount,
+    SearchFilters,
+    SearchHit,
+    SearchRequest,
+    SearchResult,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 INDEX_FILE = "index.sqlite"
-MARK_START, MARK_END = "[", "]"
+MAX_PAGES_PER_HIT = 100
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS pages (
+_TABLES = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE pages (
     id INTEGER PRIMARY KEY,
     document_id TEXT NOT NULL,
     page INTEGER NOT NULL,
@@ -35,25 +47,87 @@ CREATE TABLE IF NOT EXISTS pages (
     text TEXT NOT NULL,
     UNIQUE (document_id, page)
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS pages_fts USING fts5(
+CREATE VIRTUAL TABLE pages_fts USING fts5(
     text, content='pages', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
 );
-CREATE TRIGGER IF NOT EXISTS pages_ai AFTER INSERT ON pages BEGIN
+CREATE TRIGGER pages_ai AFTER INSERT ON pages BEGIN
     INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
 END;
-CREATE TRIGGER IF NOT EXISTS pages_ad AFTER DELETE ON pages BEGIN
+CREATE TRIGGER pages_ad AFTER DELETE ON pages BEGIN
     INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
 END;
 """
+_DROP = """
+DROP TRIGGER IF EXISTS pages_ai;
+DROP TRIGGER IF EXISTS pages_ad;
+DROP TABLE IF EXISTS pages_fts;
+DROP TABLE IF EXISTS pages;
+DROP TABLE IF EXISTS meta;
+"""
+_INSERT = (
+    "INSERT INTO pages (document_id, page, title, collection, document_type, issue_date,"
+    " registration_number, access_level, pdf_path, text) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+_FACET_COLUMNS = {
+    "collection": "p.collection",
+    "document_type": "p.document_type",
+    "access_level": "p.access_level",
+    "year": "substr(p.issue_date, 1, 4)",
+}
 
 
-class IndexVersionError(RuntimeError):
-    pass
+def _row(r: IndexRecord) -> tuple[Any, ...]:
+    return (
+        r.document_id,
+        r.page,
+        r.title,
+        r.collection,
+        r.document_type,
+        r.issue_date.isoformat() if r.issue_date else None,
+        r.registration_number,
+        r.access_level.value,
+        r.pdf_path,
+        r.text,
+    )
+
+
+def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    args: list[Any] = []
+    for column, values in (
+        ("collection", filters.collection),
+        ("document_type", filters.document_type),
+        ("access_level", [v.value for v in filters.access_level]),
+    ):
+        if values:
+            clauses.append(f"p.{column} IN ({','.join('?' * len(values))})")
+            args += list(values)
+    if filters.date_from:
+        clauses.append("p.issue_date >= ?")
+        args.append(filters.date_from.isoformat())
+    if filters.date_to:
+        clauses.append("p.issue_date <= ?")
+        args.append(filters.date_to.isoformat())
+    return "".join(f" AND {c}" for c in clauses), args
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script into statements (trigger bodies included), to run inside a transaction."""
+    out: list[str] = []
+    current = ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            out.append(current.strip())
+            current = ""
+    return out
 
 
 class SqliteIndex:
     """SearchIndex on SQLite FTS5. Safe to share between threads of one process."""
+
+    backend = "sqlite"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -63,59 +137,76 @@ class SqliteIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
-            self._db.executescript(_SCHEMA)
-            row = self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-            if row is None:
-                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
-                raise IndexVersionError(
-                    f"{path} has index schema {row[0]}, this arhiva needs {SCHEMA_VERSION}; "
-                    "run `arhiva reindex` to rebuild it from the archive"
-                )
+            exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+            if not exists:
+                self._create()
+            self.schema_version = int(
+                self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+            )
 
     @classmethod
     def in_archive(cls, archive: Path) -> SqliteIndex:
         return cls(archive / INDEX_FILE)
 
-    def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
-        rows = [
-            (
-                r.document_id,
-                r.page,
-                r.title,
-                r.collection,
-                r.document_type,
-                r.issue_date.isoformat() if r.issue_date else None,
-                r.registration_number,
-                r.access_level.value,
-                r.pdf_path,
-                r.text,
+    def _create(self) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(_TABLES):
+                self._db.execute(statement)
+            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def _check_version(self) -> None:
+        if self.schema_version != SCHEMA_VERSION:
+            raise IndexVersionError(
+                f"{self.path} has index schema {self.schema_version}, this arhiva needs {SCHEMA_VERSION}; "
+                "run `arhiva reindex` to rebuild it from the archive"
             )
-            for r in records
-        ]
+
+    def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
+        self._check_version()
+        rows = [_row(r) for r in records]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
-                self._db.executemany(
-                    "INSERT INTO pages (document_id, page, title, collection, document_type, issue_date,"
-                    " registration_number, access_level, pdf_path, text) VALUES (?,?,?,?,?,?,?,?,?,?)",
-                    rows,
-                )
+                self._db.executemany(_INSERT, rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
         return len(rows)
 
+    def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
+        """One transaction: readers see the old index until the new one is committed."""
+        written = 0
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(_DROP + _TABLES):
+                    self._db.execute(statement)
+                self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+                for _, records in documents:
+                    self._db.executemany(_INSERT, [_row(r) for r in records])
+                    written += len(records)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self.schema_version = SCHEMA_VERSION
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return written
+
+    def refresh(self) -> None:
+        """Committed writes are visible at once."""
+
     def has_document(self, document_id: str) -> bool:
         with self._lock:
-            return (
-                self._db.execute(
-                    "SELECT 1 FROM pages WHERE document_id = ? LIMIT 1", (document_id,)
-                ).fetchone()
-                is not None
-            )
+            row = self._db.execute("SELECT 1 FROM pages WHERE document_id = ? LIMIT 1", (document_id,))
+            return row.fetchone() is not None
 
     def count_pages(self) -> int:
         with self._lock:
@@ -125,33 +216,65 @@ class SqliteIndex:
         with self._lock:
             return int(self._db.execute("SELECT count(DISTINCT document_id) FROM pages").fetchone()[0])
 
-    def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        terms = parse_query(query)
+    def search(self, request: SearchRequest) -> SearchResult:
+        self._check_version()
+        terms = parse_query(request.query)
         if not terms:
-            return []
-        sql = (
-            "SELECT p.document_id, p.page, p.title, "
-            f"snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 16), bm25(pages_fts) "
-            "FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid "
-            "WHERE pages_fts MATCH ? ORDER BY bm25(pages_fts) LIMIT ?"
+            return SearchResult(total_documents=0, hits=())
+        match = to_fts5(terms)
+        where, args = _where(request.filters)
+        matched = (
+            "SELECT p.id, p.document_id, p.page, bm25(pages_fts) AS rank FROM pages_fts "
+            f"JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where}"
         )
         with self._lock:
-            rows = self._db.execute(sql, (to_fts5(terms), max(limit * 50, 500))).fetchall()
-        grouped: dict[str, dict] = {}
-        for doc_id, page, title, snippet, rank in rows:
-            g = grouped.setdefault(doc_id, {"title": title, "pages": [], "snippet": snippet, "score": -rank})
-            g["pages"].append(page)
-        hits = [
-            SearchHit(
-                document_id=doc_id,
-                title=g["title"],
-                pages=tuple(sorted(g["pages"])),
-                snippet=" ".join(g["snippet"].split()),
-                score=round(g["score"], 4),
-            )
-            for doc_id, g in grouped.items()
-        ]
-        return hits[:limit]
+            total = self._db.execute(
+                f"SELECT count(DISTINCT document_id) FROM ({matched})", (match, *args)
+            ).fetchone()[0]
+            groups = self._db.execute(
+                f"WITH m AS ({matched}) "
+                "SELECT document_id, min(rank) AS best, "
+                "(SELECT id FROM m AS b WHERE b.document_id = m.document_id ORDER BY rank LIMIT 1), "
+                "group_concat(page) FROM m GROUP BY document_id ORDER BY best, document_id LIMIT ? OFFSET ?",
+                (match, *args, request.limit, request.offset),
+            ).fetchall()
+            hits = [self._hit(match, *g) for g in groups]
+            facets = self._facets(match, where, args) if request.facets else {}
+        return SearchResult(total_documents=int(total), hits=tuple(hits), facets=facets)
+
+    def _hit(self, match: str, document_id: str, best: float, best_id: int, pages: str) -> SearchHit:
+        row = self._db.execute(
+            f"SELECT p.page, p.title, p.collection, p.document_type, p.issue_date, p.access_level, p.pdf_path, "
+            f"snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 24) "
+            "FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ? AND p.id = ?",
+            (match, best_id),
+        ).fetchone()
+        page, title, collection, doc_type, issue_date, access, pdf_path, snippet = row
+        return SearchHit(
+            document_id=document_id,
+            title=title,
+            pages=tuple(sorted(int(p) for p in pages.split(",")))[:MAX_PAGES_PER_HIT],
+            snippet=" ".join(snippet.split()),
+            snippet_page=page,
+            score=round(-best, 4),
+            collection=collection,
+            document_type=doc_type,
+            issue_date=issue_date,
+            access_level=access,
+            pdf_path=pdf_path,
+        )
+
+    def _facets(self, match: str, where: str, args: list[Any]) -> dict[str, tuple[FacetCount, ...]]:
+        facets = {}
+        for name, column in _FACET_COLUMNS.items():
+            rows = self._db.execute(
+                f"SELECT {column} AS v, count(DISTINCT p.document_id) AS n FROM pages_fts "
+                f"JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where} AND {column} IS NOT NULL "
+                "GROUP BY v ORDER BY n DESC, v LIMIT 50",
+                (match, *args),
+            ).fetchall()
+            facets[name] = tuple(FacetCount(value=str(v), count=int(n)) for v, n in rows)
+        return facets
 
     def close(self) -> None:
         with self._lock:

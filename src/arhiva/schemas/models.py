@@ -214,16 +214,6 @@ class IndexRecord(_Model):
     text: str
 
 
-class SearchHit(_Model):
-    """One document found by a search, with the pages where the text was found."""
-
-    document_id: str
-    title: str
-    pages: tuple[int, ...]
-    snippet: str
-    score: float
-
-
 class DocumentOutcome(StrEnum):
     archived = "archived"
     already_archived = "already_archived"
@@ -250,6 +240,8 @@ class BatchReport(_Model):
     quarantined: tuple[QuarantineRecord, ...]
     ignored: tuple[str, ...]
     held_back: tuple[str, ...]
+    index_errors: tuple[str, ...] = Field(description="Documents archived but not indexed, with why.")
+    index: str = Field(description="The index backend used.")
     pages_ocred: int
     seconds: float
 
