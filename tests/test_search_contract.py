@@ -198,3 +198,22 @@ def test_reindexing_overwrites_and_rebuild_switches_atomically(
     assert index.count_pages() == 5 and index.count_documents() == 2
     assert found(index, "urgenta") == {}  # B was not in the rebuild
     assert found(index, "autorizatia") == {"a": (1,), "c": (1,)}
+
+
+@pytest.mark.es
+def test_refused_records_are_reported_not_swallowed(es_url: str, tmp_path: Path) -> None:
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.elastic import ElasticIndex
+
+    idx = open_index(tmp_path, f"{es_url}/test-{uuid.uuid4().hex[:12]}")
+    assert isinstance(idx, ElasticIndex)
+    try:
+        idx.es.indices.close(index=idx.indices()[0])  # every write to a closed index fails
+        with pytest.raises(IndexingError) as err:
+            idx.upsert_document(A, records(A))
+        message = str(err.value)
+        assert "3 page records were not indexed" in message
+        assert f"{A}-00001" in message and "closed" in message
+    finally:
+        idx.es.indices.delete(index=idx.indices()[0])
+        idx.close()
