@@ -394,6 +394,36 @@ def samples(
     console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")
 
 
+@app.command()
+def doctor(
+    archive: Annotated[
+        Path, typer.Option("--archive", "-a", help="Archive folder to check.", envvar="ARHIVA_ARCHIVE")
+    ] = Path("."),
+    index: IndexOpt = None,
+) -> None:
+    """Check Tesseract and its languages, poppler, Ghostscript, Java, veraPDF, the search index,
+    the Prefect API and free disk space; say how to fix what is missing.
+
+    Exit code 0 when ingest can run, 4 when something it needs is missing.
+    """
+    from arhiva.config import Settings
+    from arhiva.doctor import Status, run_checks
+
+    checks = run_checks(archive, index, Settings())
+    table = Table(title="arhiva doctor", title_justify="left")
+    for col in ("check", "status", "detail", "how to fix"):
+        table.add_column(col)
+    style = {Status.ok: "green", Status.warning: "yellow", Status.missing: "bold red"}
+    for c in checks:
+        table.add_row(c.name, Text(c.status.value, style=style[c.status]), Text(c.detail), Text(c.fix))
+    console.print(table)
+    missing = [c.name for c in checks if c.status is Status.missing]
+    if missing:
+        console.print(f"Missing: {', '.join(missing)}.", soft_wrap=True)
+        raise typer.Exit(int(ExitCode.missing_dependency))
+    console.print("Everything arhiva needs is here.")
+
+
 def main() -> None:
     try:
         app()

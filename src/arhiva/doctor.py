@@ -1,0 +1,185 @@
+"""`arhiva doctor`: is everything arhiva needs here, and how to fix what is not."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from arhiva.config import Settings
+
+REPO_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
+MIN_FREE_BYTES = 5 * 1024**3
+
+
+class Status(StrEnum):
+    ok = "ok"
+    warning = "warning"  # works, but something deserves attention
+    missing = "missing"  # a required part is missing: ingest cannot run
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def _version(cmd: list[str], pattern: str) -> str | None:
+    try:
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    m = re.search(pattern, out.stdout + out.stderr)
+    return m.group(1) if m else None
+
+
+def check_tesseract(settings: Settings) -> list[Check]:
+    version = _version([settings.tesseract_cmd, "--version"], r"tesseract\s+v?(\S+)")
+    if version is None:
+        return [
+            Check(
+                "Tesseract",
+                Status.missing,
+                f"{settings.tesseract_cmd} cannot be run",
+                "apt-get install tesseract-ocr tesseract-ocr-ron tesseract-ocr-eng",
+            )
+        ]
+    checks = [
+        Check(
+            "Tesseract",
+            Status.ok if int(version.split(".")[0]) >= 5 else Status.warning,
+            f"version {version}",
+            "" if version.startswith("5") else "Tesseract 5 is recommended",
+        )
+    ]
+    out = subprocess.run([settings.tesseract_cmd, "--list-langs"], capture_output=True, text=True, timeout=30)
+    have = {line.strip() for line in out.stdout.splitlines()[1:]}
+    for lang in settings.languages.split("+"):
+        checks.append(
+            Check(f"Tesseract language {lang}", Status.ok, "installed")
+            if lang in have
+            else Check(
+                f"Tesseract language {lang}",
+                Status.missing,
+                "not installed",
+                f"apt-get install tesseract-ocr-{lang}",
+            )
+        )
+    return checks
+
+
+def check_programs() -> list[Check]:
+    checks = []
+    pdftoppm = _version(["pdftoppm", "-v"], r"version\s+(\S+)")
+    checks.append(
+        Check("poppler (pdftoppm)", Status.ok, f"version {pdftoppm}", "")
+        if pdftoppm
+        else Check(
+            "poppler (pdftoppm)", Status.missing, "needed to read PDF scans", "apt-get install poppler-utils"
+        )
+    )
+    gs = _version(["gs", "--version"], r"(\d+\.\d+(?:\.\d+)?)")
+    checks.append(
+        Check("Ghostscript", Status.ok, f"version {gs}")
+        if gs
+        else Check(
+            "Ghostscript",
+            Status.warning,
+            "not found; arhiva's PDF/A assembly does not need it, the ocrmypdf comparison does",
+            "apt-get install ghostscript",
+        )
+    )
+    java = _version(["java", "-version"], r'version "([^"]+)"')
+    checks.append(
+        Check("Java", Status.ok, f"version {java} (veraPDF, Elasticsearch)")
+        if java
+        else Check(
+            "Java",
+            Status.warning,
+            "not found: veraPDF and a local Elasticsearch need it",
+            "apt-get install default-jre-headless",
+        )
+    )
+    return checks
+
+
+def check_verapdf() -> Check:
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    cache = Path(os.environ.get("ARHIVA_CACHE", xdg / "arhiva"))
+    found = sorted(cache.glob("verapdf-*/.complete"))
+    if found:
+        return Check("veraPDF", Status.ok, f"{found[-1].parent}")
+    return Check(
+        "veraPDF",
+        Status.warning,
+        "not fetched: PDF/A files cannot be validated here",
+        f"{REPO_SCRIPTS / 'verapdf'} --fetch",
+    )
+
+
+def check_index(archive: Path, location: str | None) -> Check:
+    from arhiva.errors import ArhivaError
+    from arhiva.indexing.open import open_index
+    from arhiva.indexing.sqlite import INDEX_FILE
+
+    name = "search index" + (f" ({location})" if location else " (SQLite)")
+    if (not location or location == "sqlite") and not (archive / INDEX_FILE).exists():
+        return Check(name, Status.ok, f"{archive / INDEX_FILE} will be created by the first ingest")
+    try:
+        index = open_index(archive, location)
+    except (ArhivaError, ValueError, OSError) as exc:
+        fix = "scripts/elasticsearch start" if location and location.startswith("http") else "arhiva reindex"
+        return Check(name, Status.missing, str(exc), fix)
+    try:
+        return Check(name, Status.ok, f"{index.count_documents()} documents, {index.count_pages()} pages")
+    except ArhivaError as exc:
+        return Check(name, Status.missing, str(exc), "arhiva reindex --archive DIR")
+    finally:
+        index.close()
+
+
+def check_prefect() -> Check:
+    url = os.environ.get("PREFECT_API_URL")
+    if not url:
+        return Check(
+            "Prefect API", Status.ok, "no PREFECT_API_URL: each ingest runs its own temporary server"
+        )
+    import httpx
+
+    try:
+        response = httpx.get(url.rstrip("/") + "/health", timeout=10)
+        response.raise_for_status()
+    except httpx.HTTPError as exc:
+        return Check("Prefect API", Status.missing, f"{url} does not answer: {exc}", "prefect server start")
+    return Check("Prefect API", Status.ok, f"{url} is healthy")
+
+
+def check_disk(archive: Path) -> Check:
+    where = archive if archive.exists() else next((p for p in archive.parents if p.exists()), Path("/"))
+    free = shutil.disk_usage(where).free
+    detail = f"{free / 1024**3:.1f} GB free at {where}"
+    if free < MIN_FREE_BYTES:
+        return Check(
+            "disk space",
+            Status.warning,
+            detail,
+            "free space: a 300 dpi page needs a few MB while it is processed",
+        )
+    return Check("disk space", Status.ok, detail)
+
+
+def run_checks(archive: Path, location: str | None, settings: Settings) -> list[Check]:
+    return [
+        *check_tesseract(settings),
+        *check_programs(),
+        check_verapdf(),
+        check_index(archive, location),
+        check_prefect(),
+        check_disk(archive),
+    ]
