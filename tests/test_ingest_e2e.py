@@ -209,6 +209,27 @@ def test_prefect_flow_run_is_named_after_the_batch(ingested: Ingested) -> None:
     assert {"check-tools", "discover", "quarantine", "prepare", "ocr", "pdfa", "index"} <= stages
     n_pages = len(_expected_pages(ingested.source)) + 1  # + the truncated page
     assert sum(1 for n in names if n.startswith("prepare ")) == n_pages
+    assert set(first.tags) == {"arhiva", "collection:urbanism"}
+
+
+def test_prefect_artifacts_report_the_batch(ingested: Ingested) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        arts = {
+            a.key: a
+            for a in client.read_latest_artifacts(
+                artifact_filter=ArtifactFilter(key=ArtifactFilterKey(like_=BATCH))
+            )
+        }
+    docs = json.loads(arts[f"{BATCH}-documents"].data)
+    n_docs = len(list(iter_document_ids(ingested.archive)))
+    assert len([d for d in docs if d["result"] in ("archived", "already_archived")]) == n_docs
+    quarantined = json.loads(arts[f"{BATCH}-quarantine"].data)
+    assert {q["file"] for q in quarantined} >= {"defecte/gol.png", "trunchiat/pagina-1.png"}
+    assert float(arts[f"{BATCH}-progress"].data) == 100.0
+    assert f"{BATCH}-qa" in arts
 
 
 def test_second_ingest_does_no_ocr_and_adds_nothing(ingested: Ingested) -> None:

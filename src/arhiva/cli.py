@@ -216,6 +216,12 @@ def _print_report(report: BatchReport) -> None:
         f"{report.pages_ocred} pages OCRed in {report.seconds:.1f} s. Archive: {report.archive}",
         soft_wrap=True,
     )
+    if report.low_confidence:
+        worst = ", ".join(f"{p.source} ({p.confidence:.0f})" for p in report.low_confidence[:5])
+        console.print(
+            f"{len(report.low_confidence)} pages have a low OCR confidence; check them or re-scan: {worst}",
+            soft_wrap=True,
+        )
     if report.quarantined:
         qdir = Path(report.archive) / "quarantine" / report.batch
         console.print(f"Quarantined copies and reasons: {qdir}", soft_wrap=True)

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
         ge=1,
         description="Pages processed at once.",
     )
+    qa_min_confidence: float = Field(
+        75.0, ge=0, le=100, description="Pages with a lower mean OCR confidence are listed for re-scanning."
+    )
     default_access: str = Field(
         "restricted", description="Access level of documents for which nothing else says."
     )

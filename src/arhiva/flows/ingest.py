@@ -9,7 +9,7 @@ import time
 from collections import deque
 from pathlib import Path
 
-from prefect import flow
+from prefect import flow, tags
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
@@ -30,6 +30,7 @@ from arhiva.errors import (
     QuarantineReason,
 )
 from arhiva.flows import progress, tasks
+from arhiva.flows.artifacts import ProgressArtifact, publish_report
 from arhiva.schemas.models import (
     AccessLevel,
     ArchivedDocument,
@@ -37,6 +38,7 @@ from arhiva.schemas.models import (
     DocumentOutcome,
     DocumentPlan,
     DocumentSummary,
+    LowConfidencePage,
     OcrPage,
     PreparedPage,
     QuarantineRecord,
@@ -113,8 +115,11 @@ def ingest_batch(
         else:
             todo.append(doc)
 
-    listener = progress.listener()
-    listener.start(sum(len(d.pages) for d in todo))
+    progress_artifact = ProgressArtifact(batch)
+    listeners: list[progress.ProgressListener] = [progress.listener(), progress_artifact]
+    for listener in listeners:
+        listener.start(sum(len(d.pages) for d in todo))
+    low_confidence: list[LowConfidencePage] = []
     work_root = work_dir(archive)
     work_root.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f"{batch[:40]}.", dir=work_root))
@@ -142,6 +147,17 @@ def ingest_batch(
                 failure = (0, exc)
             else:
                 summaries.append(_summary(archived, DocumentOutcome.archived))
+                low_confidence.extend(
+                    LowConfidencePage(
+                        document_id=doc.document_id,
+                        title=archived.title,
+                        page=p.page.number,
+                        source=p.page.ref.source,
+                        confidence=p.mean_confidence,
+                    )
+                    for p in pages
+                    if p.mean_confidence < settings.qa_min_confidence
+                )
                 index_one(archived)
                 return
         number, exc = failure
@@ -183,7 +199,8 @@ def ingest_batch(
                     source_root, doc.document_id, doc.name, ref, number, work, settings
                 )
                 ocred = tasks.ocr_page.submit(prepared, doc.name, settings)
-                ocred.add_done_callback(lambda _f: listener.advance(1))
+                for listener in listeners:
+                    ocred.add_done_callback(lambda _f, listener=listener: listener.advance(1))
                 futures.append((prepared, ocred))
             inflight.append((doc, futures))
             while sum(len(f) for _, f in inflight) > window:
@@ -195,7 +212,8 @@ def ingest_batch(
         shutil.rmtree(work, ignore_errors=True)
         tasks.close_indexes()
 
-    return BatchReport(
+    progress_artifact.finish()
+    report = BatchReport(
         batch=batch,
         source=str(source_root),
         archive=str(archive),
@@ -205,9 +223,12 @@ def ingest_batch(
         held_back=plan.held_back,
         index_errors=tuple(index_errors),
         index=index.backend,
+        low_confidence=tuple(low_confidence),
         pages_ocred=pages_ocred,
         seconds=round(time.monotonic() - started, 2),
     )
+    publish_report(report, settings.qa_min_confidence)
+    return report
 
 
 def run_ingest(
@@ -223,12 +244,14 @@ def run_ingest(
     """Run the ingest flow with a task runner sized to the settings' worker count."""
     settings = settings or Settings()
     runner = ThreadPoolTaskRunner(max_workers=settings.workers + 1)
-    return ingest_batch.with_options(task_runner=runner)(
-        source=source,
-        archive=archive,
-        batch=batch or source.resolve().name,
-        collection=collection,
-        access=access,
-        index_location=index_location,
-        settings=settings,
-    )
+    run_tags = ["arhiva", *([f"collection:{collection}"] if collection else [])]
+    with tags(*run_tags):
+        return ingest_batch.with_options(task_runner=runner)(
+            source=source,
+            archive=archive,
+            batch=batch or source.resolve().name,
+            collection=collection,
+            access=access,
+            index_location=index_location,
+            settings=settings,
+        )

@@ -230,6 +230,16 @@ class DocumentSummary(_Model):
     outcome: DocumentOutcome
 
 
+class LowConfidencePage(_Model):
+    """A page whose OCR confidence is below the QA threshold: a candidate for re-scanning."""
+
+    document_id: str
+    title: str
+    page: int
+    source: str
+    confidence: float
+
+
 class BatchReport(_Model):
     """What an ingest did: shown as the end summary, returned by the flow."""
 
@@ -242,6 +252,9 @@ class BatchReport(_Model):
     held_back: tuple[str, ...]
     index_errors: tuple[str, ...] = Field(description="Documents archived but not indexed, with why.")
     index: str = Field(description="The index backend used.")
+    low_confidence: tuple[LowConfidencePage, ...] = Field(
+        description="Pages below the QA confidence threshold."
+    )
     pages_ocred: int
     seconds: float
 
