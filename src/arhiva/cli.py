@@ -28,6 +28,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
 )
 console = Console()
 err_console = Console(stderr=True)
@@ -59,39 +60,32 @@ def _main(
     pass
 
 
-@app.command()
-def ingest(
-    source: Annotated[Path, typer.Argument(help="Scanner output folder. It is only read, never changed.")],
-    archive: ArchiveOpt,
-    collection: Annotated[
-        str | None,
-        typer.Option("--collection", "-c", help="Collection the batch belongs to, e.g. urbanism."),
-    ] = None,
-    access: Annotated[
-        str | None,
-        typer.Option(
-            help="Access level for documents whose manifest gives none: public, internal or restricted."
-        ),
-    ] = None,
-    batch: Annotated[
-        str | None, typer.Option(help="Batch name; the source folder's name by default.")
-    ] = None,
-    languages: Annotated[
-        str | None,
-        typer.Option("--languages", "-l", help="Tesseract languages [default: ron+eng]."),
-    ] = None,
-    workers: Annotated[
-        int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")
-    ] = None,
-    index: IndexOpt = None,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")] = False,
-) -> None:
-    """Archive every document of a scanner folder as PDF/A-2b and index it for search.
+CollectionOpt = Annotated[
+    str | None, typer.Option("--collection", "-c", help="Collection the batch belongs to, e.g. urbanism.")
+]
+AccessOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Access level for documents whose manifest gives none: public, internal or restricted."
+    ),
+]
+LanguagesOpt = Annotated[
+    str | None, typer.Option("--languages", "-l", help="Tesseract languages [default: ron+eng].")
+]
+WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")]
+IndexOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--index",
+        help="Search index: 'sqlite' (ARCHIVE/index.sqlite, the default) or an Elasticsearch URL "
+        "such as http://127.0.0.1:9200 (optionally /ALIAS at the end).",
+        envvar="ARHIVA_INDEX",
+    ),
+]
 
-    Exit code 0 when every file was archived and indexed, 3 when some were quarantined (see
-    the summary and ARCHIVE/quarantine/), 5 when some archived documents could not be indexed
-    (run `arhiva reindex`), 4 when Tesseract or another tool is missing, 1 on other errors.
-    """
+
+def _check_folders(source: Path, archive: Path) -> tuple[Path, Path]:
     if not source.is_dir():
         raise _fail(f"source folder {source} does not exist or is not a folder", ExitCode.error)
     src, arc = source.resolve(), archive.resolve()
@@ -102,6 +96,13 @@ def ingest(
         )
     if src.is_relative_to(arc):
         raise _fail("the source folder must not be inside the archive folder", ExitCode.error)
+    return src, arc
+
+
+def _run_settings(
+    languages: str | None, workers: int | None, access: str | None, index: str | None, verbose: bool
+):
+    """Settings and access level for an ingest; Prefect's environment set before it is imported."""
     # Prefect's log lines still reach its API (and the UI); on the terminal the progress bar
     # and the end summary say what happened, unless --verbose asks for the log lines too.
     if not verbose:
@@ -126,6 +127,37 @@ def ingest(
         check_location(index)
     except (ValidationError, ValueError) as exc:
         raise _fail(str(exc), ExitCode.error) from exc
+    return settings, level
+
+
+def _exit_code(report: BatchReport) -> ExitCode:
+    if not report.complete:
+        return ExitCode.quarantined
+    return ExitCode.not_indexed if report.index_errors else ExitCode.ok
+
+
+@app.command()
+def ingest(
+    source: Annotated[Path, typer.Argument(help="Scanner output folder. It is only read, never changed.")],
+    archive: ArchiveOpt,
+    collection: CollectionOpt = None,
+    access: AccessOpt = None,
+    batch: Annotated[
+        str | None, typer.Option(help="Batch name; the source folder's name by default.")
+    ] = None,
+    languages: LanguagesOpt = None,
+    workers: WorkersOpt = None,
+    index: IndexOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Archive every document of a scanner folder as PDF/A-2b and index it for search.
+
+    Exit code 0 when every file was archived and indexed, 3 when some were quarantined (see
+    the summary and ARCHIVE/quarantine/), 5 when some archived documents could not be indexed
+    (run `arhiva reindex`), 4 when Tesseract or another tool is missing, 1 on other errors.
+    """
+    src, arc = _check_folders(source, archive)
+    settings, level = _run_settings(languages, workers, access, index, verbose)
 
     from rich.progress import (
         BarColumn,
@@ -178,9 +210,70 @@ def ingest(
     finally:
         flow_progress.set_listener(None)
     _print_report(report)
-    if not report.complete:
-        raise typer.Exit(int(ExitCode.quarantined))
-    raise typer.Exit(int(ExitCode.not_indexed if report.index_errors else ExitCode.ok))
+    raise typer.Exit(int(_exit_code(report)))
+
+
+@app.command()
+def watch(
+    inbox: Annotated[Path, typer.Argument(help="Inbox folder: each folder inside it is one batch.")],
+    archive: ArchiveOpt,
+    collection: CollectionOpt = None,
+    access: AccessOpt = None,
+    settle: Annotated[
+        float, typer.Option(min=0, help="Seconds a batch's files must stay unchanged before it is taken.")
+    ] = 30.0,
+    poll: Annotated[float, typer.Option(min=0.1, help="Seconds between looks at the inbox.")] = 5.0,
+    once: Annotated[bool, typer.Option("--once", help="Ingest what is ready now, then stop.")] = False,
+    languages: LanguagesOpt = None,
+    workers: WorkersOpt = None,
+    index: IndexOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Watch an inbox and ingest each batch folder once, when it is complete.
+
+    A batch is complete when it holds a READY file, or when its files have not changed for
+    --settle seconds. Each batch is ingested once (remembered in ARCHIVE/watch/), also across
+    restarts; the inbox is only read. Stop with Ctrl-C.
+    """
+    import time
+
+    from arhiva.ingest.watch import Inbox, mark_done, snapshot
+
+    _check_folders(inbox, archive)
+    arc = archive.resolve()
+    settings, level = _run_settings(languages, workers, access, index, verbose)
+    from arhiva.flows.ingest import run_ingest
+
+    tracker = Inbox(inbox.resolve(), arc, settle=settle)
+    console.print(f"Watching {inbox} (batches settle after {settle:g} s); archive: {arc}", soft_wrap=True)
+    while True:
+        for folder in tracker.ready():
+            files = len(snapshot(folder))
+            console.print(f"Ingesting {folder.name} ({files} files)", soft_wrap=True)
+            try:
+                report = run_ingest(
+                    folder, arc, collection=collection, access=level, index_location=index, settings=settings
+                )
+            except ArhivaError as exc:
+                err_console.print(Text(f"error: {folder.name}: {exc}", style="bold red"), soft_wrap=True)
+                if exc.exit_code == ExitCode.missing_dependency:
+                    raise typer.Exit(int(exc.exit_code)) from exc
+                continue  # not marked done: taken up again at the next look
+            mark_done(
+                arc,
+                folder.name,
+                files,
+                {
+                    "exit_code": int(_exit_code(report)),
+                    "documents": len(report.documents),
+                    "quarantined": len(report.quarantined),
+                    "pages_ocred": report.pages_ocred,
+                },
+            )
+            _print_report(report)
+        if once:
+            return
+        time.sleep(poll)
 
 
 def _print_report(report: BatchReport) -> None:
@@ -225,17 +318,6 @@ def _print_report(report: BatchReport) -> None:
     if report.quarantined:
         qdir = Path(report.archive) / "quarantine" / report.batch
         console.print(f"Quarantined copies and reasons: {qdir}", soft_wrap=True)
-
-
-IndexOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--index",
-        help="Search index: 'sqlite' (ARCHIVE/index.sqlite, the default) or an Elasticsearch URL "
-        "such as http://127.0.0.1:9200 (optionally /ALIAS at the end).",
-        envvar="ARHIVA_INDEX",
-    ),
-]
 
 
 def _open_index(archive: Path, location: str | None, *, must_exist: bool):

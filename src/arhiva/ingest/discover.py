@@ -26,7 +26,7 @@ from arhiva.schemas.models import (
     SourceFile,
 )
 
-LITTER_FILES = frozenset({"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db"})
+LITTER_FILES = frozenset({"thumbs.db", "desktop.ini", ".ds_store", "ehthumbs.db", "ready", "ready.txt"})
 LITTER_DIRS = frozenset({"__macosx", "@eadir", ".stfolder", "$recycle.bin", "system volume information"})
 GROUND_TRUTH_SUFFIX = ".gt.txt"  # ground-truth text beside generated pages (tesstrain naming)
 
