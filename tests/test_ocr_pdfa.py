@@ -27,7 +27,7 @@ def ocred(tmp_path_factory: pytest.TempPathFactory):
     src = save_png(img, tmp / "src" / "scan.png")
     ref = PageRef(source="scan.png", source_sha256="0" * 64, index=0, kind=FileKind.image)
     settings = Settings(workers=1)
-    prepared = prepare(src.parent, "f" * 64, ref, 1, tmp / "work", settings)
+    prepared = prepare(src.parent, ref, 1, tmp / "work", settings)
     return tmp, truth, prepared, recognise(prepared, settings)
 
 

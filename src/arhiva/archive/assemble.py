@@ -119,5 +119,6 @@ def archive_document(
         writer.discard()
         raise
     # The prepared pages and Tesseract's outputs have served their purpose.
-    shutil.rmtree(Path(pages[0].page.image_path).parent, ignore_errors=True)
+    for p in pages:
+        shutil.rmtree(Path(p.page.image_path).parent, ignore_errors=True)
     return record

@@ -13,7 +13,9 @@ documents/ is always complete.
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -31,6 +33,11 @@ OCR_NAME = "ocr.json"
 CHECKSUMS_NAME = "checksums.sha256"
 
 _PAGES = TypeAdapter(tuple[PageRecord, ...])
+
+
+def _owner() -> str:
+    """host.pid of this process, as written into its staging folders' names."""
+    return f"{socket.gethostname().replace('.', '-')}.{os.getpid()}"
 
 
 def documents_dir(archive: Path) -> Path:
@@ -58,7 +65,7 @@ class PackageWriter:
         self.document_id = document_id
         staging_root = archive / ".staging"
         staging_root.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f"{document_id[:16]}.", dir=staging_root))
+        self.staging = Path(tempfile.mkdtemp(prefix=f"{document_id[:16]}.{_owner()}.", dir=staging_root))
 
     @property
     def pdf_path(self) -> Path:
@@ -111,22 +118,40 @@ def relative_pdf_path(document_id: str) -> str:
     return f"documents/{document_id[:2]}/{document_id}/{PDF_NAME}"
 
 
-def clean_stale(archive: Path, max_age_s: float = 3600.0) -> int:
-    """Remove staging and work folders left by interrupted runs. Returns how many went.
+def _owner_gone(name: str) -> bool:
+    """True when a staging folder's name says it belongs to a process of this host that is gone."""
+    parts = name.split(".")
+    if len(parts) < 4 or parts[1] != socket.gethostname().replace(".", "-"):
+        return False
+    try:
+        os.kill(int(parts[2]), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False
 
-    Only folders untouched for `max_age_s` are removed, so a run going on beside this one
-    keeps its own. Staging folders are never taken for packages either way.
+
+def clean_stale(archive: Path, max_age_s: float = 7 * 24 * 3600) -> int:
+    """Remove what interrupted runs left behind. Returns how many entries went.
+
+    Staging folders (half-written packages) go when the process that wrote them is gone, or
+    after `max_age_s` when they come from another host. Page work folders (prepared pages and
+    OCR results of documents not yet archived) are kept for resuming and go after `max_age_s`.
     """
     removed = 0
     now = time.time()
-    for root in (archive / ".staging", work_dir(archive)):
-        if not root.is_dir():
-            continue
-        for child in root.iterdir():
-            if now - child.stat().st_mtime > max_age_s:
-                if child.is_dir():
-                    shutil.rmtree(child, ignore_errors=True)
-                else:
-                    child.unlink(missing_ok=True)
+    staging = archive / ".staging"
+    if staging.is_dir():
+        for child in staging.iterdir():
+            if _owner_gone(child.name) or now - child.stat().st_mtime > max_age_s:
+                shutil.rmtree(child, ignore_errors=True)
                 removed += 1
+    pages = work_dir(archive) / "pages"
+    if pages.is_dir():
+        for shard in pages.iterdir():
+            for child in shard.iterdir():
+                if now - child.stat().st_mtime > max_age_s:
+                    shutil.rmtree(child, ignore_errors=True)
+                    removed += 1
     return removed

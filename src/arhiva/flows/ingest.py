@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 import time
 from collections import deque
 from pathlib import Path
@@ -120,9 +118,7 @@ def ingest_batch(
     for listener in listeners:
         listener.start(sum(len(d.pages) for d in todo))
     low_confidence: list[LowConfidencePage] = []
-    work_root = work_dir(archive)
-    work_root.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f"{batch[:40]}.", dir=work_root))
+    work = work_dir(archive)
     pages_ocred = 0
 
     def complete(doc: DocumentPlan, futures: PageFutures) -> None:
@@ -195,9 +191,7 @@ def ingest_batch(
         for doc in todo:
             futures: PageFutures = []
             for number, ref in enumerate(doc.pages, start=1):
-                prepared = tasks.prepare_page.submit(
-                    source_root, doc.document_id, doc.name, ref, number, work, settings
-                )
+                prepared = tasks.prepare_page.submit(source_root, doc.name, ref, number, work, settings)
                 ocred = tasks.ocr_page.submit(prepared, doc.name, settings)
                 for listener in listeners:
                     ocred.add_done_callback(lambda _f, listener=listener: listener.advance(1))
@@ -209,7 +203,6 @@ def ingest_batch(
             complete(*inflight.popleft())
         index.refresh()
     finally:
-        shutil.rmtree(work, ignore_errors=True)
         tasks.close_indexes()
 
     progress_artifact.finish()

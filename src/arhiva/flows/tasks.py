@@ -73,14 +73,13 @@ def quarantine_file(archive: Path, source_root: Path, record: QuarantineRecord) 
 @task(name="prepare", task_run_name="prepare {name} p{number}", **_COMMON)
 def prepare_page(
     source_root: Path,
-    document_id: str,
     name: str,
     ref: PageRef,
     number: int,
     work: Path,
     settings: Settings,
 ) -> PreparedPage:
-    page = ocr_stage.prepare(source_root, document_id, ref, number, work, settings)
+    page = ocr_stage.prepare(source_root, ref, number, work, settings)
     get_run_logger().info(
         "%s page %d (%s): rotated %d°, deskewed %.2f°",
         name,

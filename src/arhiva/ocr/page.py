@@ -1,31 +1,55 @@
-"""The two per-page stages: prepare (decode, rotate, deskew) and recognise (one Tesseract run)."""
+"""The two per-page stages: prepare (decode, rotate, deskew) and recognise (one Tesseract run).
+
+Each page works in its own folder of the archive's work area, named after the page's content
+(the SHA-256 of its source file, computed once at intake, and its place in that file) and the
+settings that shape the result. A stage's result is recorded last, atomically; so when a run
+is interrupted, the next one finds what was finished and redoes only the rest: a page OCRed
+before a crash is not OCRed again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
-from arhiva.config import Settings
+from arhiva import atomic
+from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.ingest.pages import load_page
 from arhiva.ocr.prepare import prepare_page
 from arhiva.ocr.tesseract import ocr_page
 from arhiva.schemas.models import OcrPage, PageRef, PreparedPage
 
+PREPARED = "prepared.json"
+RECOGNISED = "ocr.json"
 
-def page_stem(work: Path, document_id: str, number: int) -> Path:
-    return work / document_id[:16] / f"p{number:05d}"
+
+def page_key(ref: PageRef, settings: Settings) -> str:
+    options = "|".join(
+        map(str, (settings.languages, settings.default_dpi, settings.pdf_render_dpi, settings.max_skew_deg))
+    )
+    return hashlib.sha256(f"{ref.content_key}|{options}|{PIPELINE_VERSION}".encode()).hexdigest()
 
 
-def prepare(
-    source_root: Path, document_id: str, ref: PageRef, number: int, work: Path, settings: Settings
-) -> PreparedPage:
-    """Decode one page, undo its rotation and skew, and keep it losslessly in `work`."""
+def page_dir(work: Path, ref: PageRef, settings: Settings) -> Path:
+    key = page_key(ref, settings)
+    return work / "pages" / key[:2] / key
+
+
+def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings) -> PreparedPage:
+    """Decode one page, undo its rotation and skew, and keep it losslessly in its work folder."""
+    folder = page_dir(work, ref, settings)
+    done = folder / PREPARED
+    if done.is_file():
+        page = PreparedPage.model_validate_json(done.read_bytes())
+        if Path(page.image_path).is_file():
+            return page.model_copy(update={"number": number})
     loaded = load_page(source_root, ref, settings.default_dpi, settings.pdf_render_dpi)
-    scratch = page_stem(work, document_id, number).with_suffix(".tif")
-    geometry, image = prepare_page(loaded.image, loaded.dpi, scratch, settings.max_skew_deg)
-    return PreparedPage(
+    image_path = folder / "page.tif"
+    geometry, image = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg)
+    page = PreparedPage(
         number=number,
         ref=ref,
-        image_path=str(scratch),
+        image_path=str(image_path),
         width=image.width,
         height=image.height,
         dpi=loaded.dpi,
@@ -33,23 +57,32 @@ def prepare(
         rotation=geometry.rotation,
         skew=geometry.skew,
     )
+    atomic.write_text(done, page.model_dump_json())
+    return page
 
 
 def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
-    """OCR a prepared page: exactly one Tesseract run."""
-    image = Path(page.image_path)
+    """OCR a prepared page: exactly one Tesseract run, unless an earlier run already did it."""
+    folder = Path(page.image_path).parent
+    done = folder / RECOGNISED
+    if done.is_file():
+        cached = OcrPage.model_validate_json(done.read_bytes())
+        if Path(cached.text_layer_pdf).is_file():
+            return cached.model_copy(update={"page": page})
     result = ocr_page(
-        image,
-        image.with_suffix(""),
+        Path(page.image_path),
+        folder / "ocr",
         languages=settings.languages,
         dpi=page.dpi,
         cmd=settings.tesseract_cmd,
         timeout=settings.tesseract_timeout,
     )
-    return OcrPage(
+    recognised = OcrPage(
         page=page,
         text=result.text,
         mean_confidence=result.mean_confidence,
         words=result.words,
         text_layer_pdf=str(result.text_layer_pdf),
     )
+    atomic.write_text(done, recognised.model_dump_json())
+    return recognised

@@ -1,0 +1,70 @@
+"""An ingest killed with SIGKILL midway, then run again: nothing lost, nothing twice, and the
+pages OCRed before the kill are not OCRed again."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from arhiva.archive.package import iter_document_ids, load_document
+from arhiva.indexing.sqlite import SqliteIndex
+from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
+
+from .conftest import counting_tesseract, runs
+
+
+def test_sigkill_midway_then_resume(tmp_path: Path) -> None:
+    src, archive = tmp_path / "lot", tmp_path / "arhiva"
+    write_batch(src, BatchOptions(documents=5, max_pages=2, size="a6", seed=11, rotate=False))
+    total_pages = len(read_samples_index(src))
+    wrapper, log = counting_tesseract(tmp_path / "bin")
+    env = {
+        **os.environ,
+        "ARHIVA_TESSERACT_CMD": str(wrapper),
+        "ARHIVA_WORKERS": "2",
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+    }
+    env.pop("PREFECT_API_URL", None)
+    cmd = [sys.executable, "-m", "arhiva", "ingest", str(src), "--archive", str(archive)]
+
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, start_new_session=True
+    )
+    deadline = time.monotonic() + 180
+    while True:  # kill as soon as some pages are OCRed, long before the batch is done
+        finished = list((archive / ".work" / "pages").glob("*/*/ocr.json"))
+        if len(finished) >= 2:
+            break
+        assert proc.poll() is None and time.monotonic() < deadline, (
+            "the first run ended before it could be killed"
+        )
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)  # the ingest, its Tesseract children and its Prefect server
+    proc.wait()
+    first = runs(log)
+    archived_before = len(list(iter_document_ids(archive)))
+    assert archived_before < 5, "the kill came too late to test anything"
+
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0, second.stdout + second.stderr
+    again = runs(log) - first
+    assert again < total_pages  # what was finished before the kill was not redone
+    assert first + again <= total_pages + 2  # at most the pages in flight at the kill twice
+
+    ids = list(iter_document_ids(archive))
+    assert len(ids) == 5
+    assert sum(load_document(archive, d).page_count for d in ids) == total_pages
+    index = SqliteIndex.in_archive(archive)
+    try:
+        assert index.count_documents() == 5 and index.count_pages() == total_pages
+    finally:
+        index.close()
+    leftovers = list((archive / ".staging").rglob("*")) + [
+        p for p in (archive / ".work").rglob("*") if p.is_file()
+    ]
+    assert leftovers == []
+    print(f"{total_pages} pages: {first} Tesseract runs before the kill, {again} after")
