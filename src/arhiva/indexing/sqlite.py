@@ -18,6 +18,7 @@ from arhiva.indexing.base import DocumentRecords, IndexVersionError
 from arhiva.indexing.query import parse_query, to_fts5
 from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
+    FACET_FIELDS,
     MARK_END,
     MARK_START,
     FacetCount,
@@ -69,12 +70,6 @@ _INSERT = (
     "INSERT INTO pages (document_id, page, title, collection, document_type, issue_date,"
     " registration_number, access_level, pdf_path, text) VALUES (?,?,?,?,?,?,?,?,?,?)"
 )
-_FACET_COLUMNS = {
-    "collection": "p.collection",
-    "document_type": "p.document_type",
-    "access_level": "p.access_level",
-    "year": "substr(p.issue_date, 1, 4)",
-}
 
 
 def _row(r: IndexRecord) -> tuple[Any, ...]:
@@ -217,29 +212,35 @@ class SqliteIndex:
             return int(self._db.execute("SELECT count(DISTINCT document_id) FROM pages").fetchone()[0])
 
     def search(self, request: SearchRequest) -> SearchResult:
+        """One full-text pass into a temporary table; totals, groups and facets come from it."""
         self._check_version()
         terms = parse_query(request.query)
         if not terms:
             return SearchResult(total_documents=0, hits=())
         match = to_fts5(terms)
         where, args = _where(request.filters)
-        matched = (
-            "SELECT p.id, p.document_id, p.page, bm25(pages_fts) AS rank FROM pages_fts "
-            f"JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where}"
-        )
         with self._lock:
-            total = self._db.execute(
-                f"SELECT count(DISTINCT document_id) FROM ({matched})", (match, *args)
-            ).fetchone()[0]
+            self._db.execute(
+                "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER, document_id TEXT, page INTEGER, rank REAL,"
+                " collection TEXT, document_type TEXT, access_level TEXT, year TEXT)"
+            )
+            self._db.execute("DELETE FROM temp.hits")
+            self._db.execute(
+                "INSERT INTO temp.hits SELECT p.id, p.document_id, p.page, bm25(pages_fts), p.collection,"
+                " p.document_type, p.access_level, substr(p.issue_date, 1, 4) FROM pages_fts"
+                f" JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where}",
+                (match, *args),
+            )
+            total = self._db.execute("SELECT count(DISTINCT document_id) FROM temp.hits").fetchone()[0]
+            # With min(), SQLite takes the other bare columns (id) from the row holding the minimum.
             groups = self._db.execute(
-                f"WITH m AS ({matched}) "
-                "SELECT document_id, min(rank) AS best, "
-                "(SELECT id FROM m AS b WHERE b.document_id = m.document_id ORDER BY rank LIMIT 1), "
-                "group_concat(page) FROM m GROUP BY document_id ORDER BY best, document_id LIMIT ? OFFSET ?",
-                (match, *args, request.limit, request.offset),
+                "SELECT document_id, min(rank) AS best, id, group_concat(page) FROM temp.hits"
+                " GROUP BY document_id ORDER BY best, document_id LIMIT ? OFFSET ?",
+                (request.limit, request.offset),
             ).fetchall()
             hits = [self._hit(match, *g) for g in groups]
-            facets = self._facets(match, where, args) if request.facets else {}
+            facets = self._facets() if request.facets else {}
+            self._db.execute("DELETE FROM temp.hits")
         return SearchResult(total_documents=int(total), hits=tuple(hits), facets=facets)
 
     def _hit(self, match: str, document_id: str, best: float, best_id: int, pages: str) -> SearchHit:
@@ -264,14 +265,12 @@ class SqliteIndex:
             pdf_path=pdf_path,
         )
 
-    def _facets(self, match: str, where: str, args: list[Any]) -> dict[str, tuple[FacetCount, ...]]:
+    def _facets(self) -> dict[str, tuple[FacetCount, ...]]:
         facets = {}
-        for name, column in _FACET_COLUMNS.items():
+        for name in FACET_FIELDS:
             rows = self._db.execute(
-                f"SELECT {column} AS v, count(DISTINCT p.document_id) AS n FROM pages_fts "
-                f"JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where} AND {column} IS NOT NULL "
-                "GROUP BY v ORDER BY n DESC, v LIMIT 50",
-                (match, *args),
+                f"SELECT {name} AS v, count(DISTINCT document_id) AS n FROM temp.hits WHERE v IS NOT NULL"
+                " GROUP BY v ORDER BY n DESC, v LIMIT 50"
             ).fetchall()
             facets[name] = tuple(FacetCount(value=str(v), count=int(n)) for v, n in rows)
         return facets
