@@ -74,6 +74,14 @@ LanguagesOpt = Annotated[
 ]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Run the page work on this Dask cluster (scheduler address, e.g. tcp://10.0.0.5:8786) "
+        "instead of local threads. Workers need the same arhiva and the same paths to SOURCE and ARCHIVE.",
+        envvar="ARHIVA_CLUSTER",
+    ),
+]
 IndexOpt = Annotated[
     str | None,
     typer.Option(
@@ -148,6 +156,7 @@ def ingest(
     languages: LanguagesOpt = None,
     workers: WorkersOpt = None,
     index: IndexOpt = None,
+    cluster: ClusterOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Archive every document of a scanner folder as PDF/A-2b and index it for search.
@@ -203,6 +212,7 @@ def ingest(
                 collection=collection,
                 access=level,
                 index_location=index,
+                cluster=cluster,
                 settings=settings,
             )
     except ArhivaError as exc:
@@ -227,6 +237,7 @@ def watch(
     languages: LanguagesOpt = None,
     workers: WorkersOpt = None,
     index: IndexOpt = None,
+    cluster: ClusterOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Watch an inbox and ingest each batch folder once, when it is complete.
@@ -252,7 +263,13 @@ def watch(
             console.print(f"Ingesting {folder.name} ({files} files)", soft_wrap=True)
             try:
                 report = run_ingest(
-                    folder, arc, collection=collection, access=level, index_location=index, settings=settings
+                    folder,
+                    arc,
+                    collection=collection,
+                    access=level,
+                    index_location=index,
+                    cluster=cluster,
+                    settings=settings,
                 )
             except ArhivaError as exc:
                 err_console.print(Text(f"error: {folder.name}: {exc}", style="bold red"), soft_wrap=True)

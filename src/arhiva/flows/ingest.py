@@ -10,7 +10,7 @@ from pathlib import Path
 from prefect import flow, tags
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from arhiva.archive.package import (
     clean_stale,
@@ -232,12 +232,23 @@ def run_ingest(
     collection: str | None = None,
     access: AccessLevel | None = None,
     index_location: str | None = None,
+    cluster: str | None = None,
     settings: Settings | None = None,
 ) -> BatchReport:
-    """Run the ingest flow with a task runner sized to the settings' worker count."""
+    """Run the ingest flow: pages on local threads sized to the settings' worker count, or, with
+    `cluster` (a Dask scheduler address such as tcp://10.0.0.5:8786), on that Dask cluster's
+    workers. Documents are assembled and indexed by this process either way."""
     settings = settings or Settings()
-    runner = ThreadPoolTaskRunner(max_workers=settings.workers + 1)
+    runner: TaskRunner
+    if cluster:
+        from prefect_dask import DaskTaskRunner
+
+        runner = DaskTaskRunner(address=cluster)
+    else:
+        runner = ThreadPoolTaskRunner(max_workers=settings.workers + 1)
     run_tags = ["arhiva", *([f"collection:{collection}"] if collection else [])]
+    if cluster:
+        run_tags.append("dask")
     with tags(*run_tags):
         return ingest_batch.with_options(task_runner=runner)(
             source=source,

@@ -1,0 +1,101 @@
+"""Page work on a real Dask cluster: a scheduler and two workers, separate processes on
+127.0.0.1, as on several machines (there, with shared storage for batch and archive)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from arhiva.archive.package import iter_document_ids, load_document
+from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
+
+BIN = Path(sys.executable).parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def cluster(tmp_path: Path):
+    port = _free_port()
+    log = tmp_path / "tesseract-parents.log"
+    wrapper = tmp_path / "tesseract-logging-parent"
+    wrapper.write_text(
+        f'#!/bin/sh\ncase "$1" in --version|--list-langs) ;; *) echo "$PPID" >> {log} ;; esac\nexec tesseract "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "ARHIVA_TESSERACT_CMD": str(wrapper)}
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [
+        subprocess.Popen(
+            [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+    ]
+    time.sleep(1)
+    for _ in range(2):
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(BIN / "dask"),
+                    "worker",
+                    address,
+                    "--nthreads",
+                    "1",
+                    "--host",
+                    "127.0.0.1",
+                    "--no-dashboard",
+                    "--no-nanny",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+            )
+        )
+    yield address, [p.pid for p in procs[1:]], log, wrapper
+    for p in procs:
+        p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def test_ocr_runs_on_the_dask_workers(tmp_path: Path, cluster) -> None:
+    address, worker_pids, log, wrapper = cluster
+    src, archive = tmp_path / "lot", tmp_path / "arhiva"
+    write_batch(src, BatchOptions(documents=3, max_pages=2, size="a6", seed=21, rotate=False))
+    pages = len(read_samples_index(src))
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "ARHIVA_TESSERACT_CMD": str(wrapper)}
+    env.pop("PREFECT_API_URL", None)
+    cmd = [
+        sys.executable,
+        "-m",
+        "arhiva",
+        "ingest",
+        str(src),
+        "--archive",
+        str(archive),
+        "--cluster",
+        address,
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert out.returncode == 0, out.stdout + out.stderr
+    parents = [int(line) for line in log.read_text().split()]
+    assert len(parents) == pages  # one Tesseract run per page
+    assert set(parents) == set(worker_pids)  # all on the workers, and both of them got work
+    ids = list(iter_document_ids(archive))
+    assert sum(load_document(archive, d).page_count for d in ids) == pages
