@@ -177,6 +177,7 @@ def test_reindexing_overwrites_and_rebuild_switches_atomically(
     index: SearchIndex, location: str, tmp_path: Path
 ) -> None:
     assert index.count_pages() == 6 and index.count_documents() == 3
+    assert set(index.document_ids()) == {A, B, C}
     index.upsert_document(A, records(A))  # again: overwritten, not duplicated
     index.refresh()
     assert index.count_pages() == 6

@@ -465,6 +465,54 @@ def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
 
 
 @app.command()
+def verify(
+    archive: ArchiveOpt,
+    index: IndexOpt = None,
+    pdfa: Annotated[bool, typer.Option(help="Also validate every PDF/A with veraPDF.")] = True,
+    budget: Annotated[
+        float | None, typer.Option(min=1, help="Stop after this many seconds; --resume goes on from there.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="Start after the last document an earlier, stopped run verified.")
+    ] = False,
+) -> None:
+    """Prove the archive's integrity: re-hash every stored file against its recorded SHA-256,
+    validate the PDF/A files with veraPDF, and check that the search index holds exactly the
+    archived documents.
+
+    Exit code 0 when everything checks out, 6 when something does not (each problem is named).
+    """
+    from arhiva.archive.fixity import verapdf_jars, verify_archive
+    from arhiva.archive.package import documents_dir
+
+    if not documents_dir(archive).is_dir():
+        raise _fail(
+            f"{archive} holds no archived documents ({documents_dir(archive)} is missing)", ExitCode.error
+        )
+    idx = _open_index(archive, index, must_exist=False)
+    try:
+        indexed = list(idx.document_ids())
+    except ArhivaError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    finally:
+        idx.close()
+    report = verify_archive(
+        archive, pdfa=pdfa, jars=verapdf_jars(), budget_s=budget, resume=resume, indexed=indexed
+    )
+    for problem in report.problems:
+        console.print(Text(problem, style="red"), soft_wrap=True)
+    console.print(
+        f"{report.documents_checked} documents, {report.files_checked} files re-hashed, "
+        f"{report.pdfa_checked} PDF/A files validated, {len(indexed)} documents in the {idx.backend} index: "
+        f"{len(report.problems)} problems.",
+        soft_wrap=True,
+    )
+    if not report.finished:
+        console.print("Stopped at the time budget; run again with --resume to go on.")
+    raise typer.Exit(int(ExitCode.ok if report.ok else ExitCode.verify_failed))
+
+
+@app.command()
 def samples(
     outdir: Annotated[Path, typer.Argument(help="Folder to write the sample batch into.")],
     documents: Annotated[int, typer.Option(min=1, max=1000, help="Number of documents.")] = 4,

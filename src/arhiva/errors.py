@@ -12,6 +12,7 @@ class ExitCode(IntEnum):
     quarantined = 3  # the batch ran, but some files were quarantined
     missing_dependency = 4  # Tesseract, Ghostscript or another tool is missing
     not_indexed = 5  # every document was archived, but some could not be indexed
+    verify_failed = 6  # `arhiva verify` found a changed, missing or invalid file
 
 
 class QuarantineReason(StrEnum):

@@ -227,6 +227,22 @@ class ElasticIndex:
     def has_document(self, document_id: str) -> bool:
         return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
 
+    def document_ids(self) -> Iterator[str]:
+        after: dict[str, Any] | None = None
+        while True:
+            composite: dict[str, Any] = {
+                "size": 1000,
+                "sources": [{"id": {"terms": {"field": "document_id"}}}],
+            }
+            if after:
+                composite["after"] = after
+            resp = self.es.search(index=self.alias, size=0, aggs={"ids": {"composite": composite}})
+            buckets = resp["aggregations"]["ids"]["buckets"]
+            yield from (b["key"]["id"] for b in buckets)
+            after = resp["aggregations"]["ids"].get("after_key")
+            if not buckets or after is None:
+                return
+
     def count_pages(self) -> int:
         return int(self.es.count(index=self.alias)["count"])
 

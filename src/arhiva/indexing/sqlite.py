@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -202,6 +202,11 @@ class SqliteIndex:
         with self._lock:
             row = self._db.execute("SELECT 1 FROM pages WHERE document_id = ? LIMIT 1", (document_id,))
             return row.fetchone() is not None
+
+    def document_ids(self) -> Iterator[str]:
+        with self._lock:
+            rows = self._db.execute("SELECT DISTINCT document_id FROM pages").fetchall()
+        yield from (r[0] for r in rows)
 
     def count_pages(self) -> int:
         with self._lock:

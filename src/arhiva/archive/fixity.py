@@ -1,0 +1,184 @@
+"""Fixity: prove that what the archive holds is what was written, and still valid PDF/A.
+
+Every package lists its files with their SHA-256 in `checksums.sha256` (and in metadata.json).
+`verify` re-hashes them, names any file changed, missing or unexpected, and can have veraPDF
+re-validate the PDF/A files. It works through documents in id order and can stop after a time
+budget, remembering where it stopped, so a large archive is verified over several runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from arhiva import atomic
+from arhiva.archive.package import CHECKSUMS_NAME, METADATA_NAME, PDF_NAME, iter_document_ids, package_dir
+from arhiva.ingest.checksum import sha256_file
+
+STATE_FILE = "verify-state.json"
+
+
+@dataclass
+class VerifyReport:
+    documents_checked: int = 0
+    files_checked: int = 0
+    pdfa_checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    finished: bool = True  # False when the time budget ran out
+    resume_after: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_package(archive: Path, document_id: str) -> tuple[int, list[str]]:
+    """Re-hash a package's files against checksums.sha256. Returns (files checked, problems)."""
+    pkg = package_dir(archive, document_id)
+    rel = pkg.relative_to(archive)
+    listing = pkg / CHECKSUMS_NAME
+    if not listing.is_file():
+        return 0, [f"{rel}/{CHECKSUMS_NAME}: missing, the package cannot be verified"]
+    expected: dict[str, str] = {}
+    for line in listing.read_text(encoding="utf-8").splitlines():
+        m = re.fullmatch(r"([0-9a-f]{64})  (.+)", line.strip())
+        if m:
+            expected[m.group(2)] = m.group(1)
+    problems = []
+    checked = 0
+    for name, digest in sorted(expected.items()):
+        path = pkg / name
+        if not path.is_file():
+            problems.append(f"{rel}/{name}: missing")
+            continue
+        checked += 1
+        actual = sha256_file(path)
+        if actual != digest:
+            problems.append(f"{rel}/{name}: SHA-256 {actual} differs from the recorded {digest}")
+    present = {p.name for p in pkg.iterdir() if p.is_file()} - {CHECKSUMS_NAME}
+    problems += [
+        f"{rel}/{name}: not part of the package as written" for name in sorted(present - set(expected))
+    ]
+    if METADATA_NAME in expected and (pkg / METADATA_NAME).is_file():
+        try:
+            recorded = {
+                f["name"]: f["sha256"] for f in json.loads((pkg / METADATA_NAME).read_bytes())["files"]
+            }
+        except (ValueError, KeyError, TypeError):
+            problems.append(f"{rel}/{METADATA_NAME}: cannot be read")
+        else:
+            problems += [
+                f"{rel}/{name}: metadata.json records {digest}, checksums.sha256 {expected.get(name)}"
+                for name, digest in recorded.items()
+                if expected.get(name) != digest
+            ]
+    return checked, problems
+
+
+def verapdf_jars() -> Path | None:
+    """The veraPDF fetched by scripts/verapdf, if any."""
+    if explicit := os.environ.get("ARHIVA_VERAPDF_DIR"):
+        return Path(explicit)
+    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    cache = Path(os.environ.get("ARHIVA_CACHE", xdg / "arhiva"))
+    found = sorted(cache.glob("verapdf-*/.complete"))
+    return found[-1].parent if found else None
+
+
+def validate_pdfa(pdfs: list[Path], jars: Path) -> dict[Path, bool]:
+    """veraPDF's verdict (PDF/A-2b) for each file."""
+    if not pdfs:
+        return {}
+    out = subprocess.run(
+        [
+            "java",
+            "-cp",
+            f"{jars}/*",
+            "org.verapdf.apps.GreenfieldCliWrapper",
+            "--flavour",
+            "2b",
+            "--format",
+            "text",
+            *map(str, pdfs),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600 + 30 * len(pdfs),
+    )
+    verdicts: dict[Path, bool] = {}
+    for line in out.stdout.splitlines():
+        parts = line.split(maxsplit=2)
+        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL"):
+            verdicts[Path(parts[1])] = parts[0] == "PASS"
+    return {p: verdicts.get(p, False) for p in pdfs}
+
+
+def verify_archive(
+    archive: Path,
+    *,
+    pdfa: bool = True,
+    jars: Path | None = None,
+    budget_s: float | None = None,
+    resume: bool = False,
+    indexed: Iterable[str] | None = None,
+) -> VerifyReport:
+    """Verify every package (from where the last run stopped, with `resume`).
+
+    `indexed`, when given, is the set of document ids the search index holds: archived
+    documents missing from it, and index entries without a document, are problems too.
+    """
+    report = VerifyReport()
+    state = archive / STATE_FILE
+    start_after = None
+    if resume and state.is_file():
+        start_after = json.loads(state.read_text(encoding="utf-8")).get("resume_after")
+    started = time.monotonic()
+    ids = list(iter_document_ids(archive))
+    pending_pdfs: list[tuple[str, Path]] = []
+    for doc_id in ids:
+        if start_after and doc_id <= start_after:
+            continue
+        if budget_s is not None and report.documents_checked and time.monotonic() - started > budget_s:
+            report.finished = False  # at least one document per run, so every run makes progress
+            break
+        files, problems = check_package(archive, doc_id)
+        report.documents_checked += 1
+        report.files_checked += files
+        report.problems += problems
+        report.resume_after = doc_id
+        pdf = package_dir(archive, doc_id) / PDF_NAME
+        if pdfa and pdf.is_file():
+            pending_pdfs.append((doc_id, pdf))
+    if pending_pdfs:
+        if jars is None:
+            report.problems.append("veraPDF is not available: run scripts/verapdf --fetch, or use --no-pdfa")
+        else:
+            for (_, pdf), valid in zip(
+                pending_pdfs, validate_pdfa([p for _, p in pending_pdfs], jars).values(), strict=True
+            ):
+                report.pdfa_checked += 1
+                if not valid:
+                    report.problems.append(
+                        f"{pdf.relative_to(archive)}: not valid PDF/A-2b according to veraPDF"
+                    )
+    if indexed is not None:
+        in_index = set(indexed)
+        archived = set(ids)
+        report.problems += [
+            f"document {d}: archived but not in the search index" for d in sorted(archived - in_index)
+        ]
+        report.problems += [
+            f"document {d}: in the search index but not in the archive" for d in sorted(in_index - archived)
+        ]
+    if report.finished:
+        state.unlink(missing_ok=True)
+        report.resume_after = None
+    else:
+        atomic.write_text(state, json.dumps({"resume_after": report.resume_after}) + "\n")
+    return report

@@ -1,0 +1,70 @@
+"""`arhiva verify`: a clean archive passes; a flipped byte, a deleted file and an index out of
+step with the archive are each found and named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from arhiva.archive.fixity import verify_archive
+from arhiva.archive.package import iter_document_ids, package_dir
+from arhiva.cli import app
+from arhiva.indexing.sqlite import SqliteIndex
+from arhiva.samples.batch import BatchOptions, write_batch
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "300"})
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def archive(tmp_path: Path, prefect_api: None) -> Path:
+    src = tmp_path / "lot"
+    write_batch(src, BatchOptions(documents=2, max_pages=1, size="a6", seed=71, rotate=False))
+    code, out = _cli("ingest", str(src), "--archive", str(tmp_path / "arhiva"))
+    assert code == 0, out
+    return tmp_path / "arhiva"
+
+
+def test_a_clean_archive_verifies(archive: Path) -> None:
+    code, out = _cli("verify", "--archive", str(archive))
+    assert code == 0, out
+    assert (
+        "2 documents, 6 files re-hashed, 2 PDF/A files validated, 2 documents in the sqlite index: 0 problems"
+        in out
+    )
+
+
+def test_flipped_byte_deleted_file_and_index_gaps_are_named(archive: Path) -> None:
+    first, second = sorted(iter_document_ids(archive))
+    pdf = package_dir(archive, first) / "document.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one bit
+    pdf.write_bytes(bytes(data))
+    (package_dir(archive, second) / "ocr.json").unlink()
+    index = SqliteIndex.in_archive(archive)
+    index.upsert_document(second, [])  # the index loses a document
+    index.close()
+
+    code, out = _cli("verify", "--archive", str(archive))
+    assert code == 6
+    flat = " ".join(out.split())
+    assert (
+        f"documents/{first[:2]}/{first}/document.pdf: SHA-256" in flat and "differs from the recorded" in flat
+    )
+    assert f"documents/{second[:2]}/{second}/ocr.json: missing" in flat
+    assert f"document {second}: archived but not in the search index" in flat
+
+
+def test_time_budget_and_resume(archive: Path) -> None:
+    first = verify_archive(archive, pdfa=False, budget_s=0)
+    assert (first.documents_checked, first.finished) == (1, False)
+    assert (archive / "verify-state.json").is_file()
+    rest = verify_archive(archive, pdfa=False, resume=True)
+    assert (rest.documents_checked, rest.finished, rest.ok) == (1, True, True)
+    assert not (archive / "verify-state.json").exists()
