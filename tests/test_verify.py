@@ -68,3 +68,33 @@ def test_time_budget_and_resume(archive: Path) -> None:
     rest = verify_archive(archive, pdfa=False, resume=True)
     assert (rest.documents_checked, rest.finished, rest.ok) == (1, True, True)
     assert not (archive / "verify-state.json").exists()
+
+
+def test_audit_trail_records_each_event_and_show_prints_it(archive: Path) -> None:
+    from arhiva.archive.events import read_events
+
+    doc_id = sorted(iter_document_ids(archive))[0]
+    pdf = package_dir(archive, doc_id) / "document.pdf"
+    assert _cli("verify", "--archive", str(archive), "--no-pdfa")[0] == 0
+    pdf.write_bytes(pdf.read_bytes() + b"%tampered\n")
+    assert _cli("verify", "--archive", str(archive), "--no-pdfa")[0] == 6
+    events = read_events(package_dir(archive, doc_id))
+    assert [e.event for e in events] == ["ingested", "ocred", "converted", "indexed", "verified", "verified"]
+    assert events[1].agent.startswith("Tesseract 5") and events[2].checksum is not None
+    assert [e.outcome for e in events[-2:]] == ["success", "failure"]
+    assert "document.pdf: SHA-256" in events[-1].detail
+
+    code, out = _cli("show", doc_id[:8], "--archive", str(archive))
+    assert code == 0, out
+    for word in (
+        "Audit trail",
+        "ingested",
+        "ocred",
+        "converted",
+        "indexed",
+        "verified",
+        "failure",
+        "SHA-256",
+    ):
+        assert word in out
+    assert _cli("show", "zz", "--archive", str(archive))[0] == 1

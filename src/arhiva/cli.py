@@ -444,8 +444,8 @@ def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
 
     Builds a new index and switches to it atomically: searches keep working meanwhile.
     """
-    from arhiva.archive.package import documents_dir
-    from arhiva.indexing.base import archive_records
+    from arhiva.archive.package import documents_dir, iter_document_ids
+    from arhiva.indexing.base import archive_records, record_reindexed
 
     if not documents_dir(archive).is_dir():
         raise _fail(
@@ -455,6 +455,7 @@ def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
     try:
         written = idx.rebuild(archive_records(archive))
         docs = idx.count_documents()
+        record_reindexed(archive, idx.backend, iter_document_ids(archive))
     except ArhivaError as exc:
         raise _fail(str(exc), exc.exit_code) from exc
     finally:
@@ -510,6 +511,67 @@ def verify(
     if not report.finished:
         console.print("Stopped at the time budget; run again with --resume to go on.")
     raise typer.Exit(int(ExitCode.ok if report.ok else ExitCode.verify_failed))
+
+
+@app.command()
+def show(
+    document: Annotated[str, typer.Argument(help="Document id, or its first characters (at least 6).")],
+    archive: ArchiveOpt,
+) -> None:
+    """Show an archived document: its record sheet, files with checksums, and audit trail."""
+    from arhiva.archive.events import read_events
+    from arhiva.archive.package import load_document, package_dir, resolve_id
+
+    try:
+        doc_id = resolve_id(archive, document)
+    except ValueError as exc:
+        raise _fail(str(exc), ExitCode.error) from exc
+    doc = load_document(archive, doc_id)
+    meta = doc.metadata
+    sheet = Table(title=doc.title, title_justify="left", show_header=False)
+    sheet.add_column("field", style="bold")
+    sheet.add_column("value")
+    rows = {
+        "document id": doc.document_id,
+        "collection": doc.collection,
+        "batch": doc.batch,
+        "document type": meta.document_type,
+        "issuer": meta.issuer,
+        "date of issue": meta.issue_date.isoformat() if meta.issue_date else None,
+        "număr de înregistrare": meta.registration_number,
+        "location (fond / inventar / dosar)": " / ".join(
+            x or "-" for x in (meta.fond, meta.inventar, meta.dosar)
+        )
+        if any((meta.fond, meta.inventar, meta.dosar))
+        else None,
+        "keywords": ", ".join(meta.keywords) or None,
+        "access level": doc.access_level.value,
+        "termen de păstrare": (meta.retention + (" years" if meta.retention.isdigit() else ""))
+        if meta.retention
+        else None,
+        "pages": str(doc.page_count),
+        "mean OCR confidence": f"{doc.mean_confidence:.1f}",
+        "OCR": f"{doc.ocr_engine} ({doc.languages})",
+        "archived": doc.archived_at.isoformat(),
+        "PDF/A": str(package_dir(archive, doc_id) / "document.pdf"),
+    }
+    for k, v in rows.items():
+        sheet.add_row(k, Text(v or "-"))
+    console.print(sheet)
+    files = Table(title="Files", title_justify="left")
+    for col in ("file", "bytes", "SHA-256"):
+        files.add_column(col)
+    for s in doc.sources:
+        files.add_row(Text(f"source: {s.path}"), str(s.size), s.sha256)
+    for f in doc.files:
+        files.add_row(f.name, str(f.size), f.sha256)
+    console.print(files)
+    trail = Table(title="Audit trail", title_justify="left")
+    for col in ("when", "event", "agent", "outcome", "detail"):
+        trail.add_column(col)
+    for e in read_events(package_dir(archive, doc_id)):
+        trail.add_row(e.at.isoformat(), e.event.value, Text(e.agent), e.outcome.value, Text(e.detail))
+    console.print(trail)
 
 
 @app.command()

@@ -9,7 +9,8 @@ from pathlib import Path
 import pikepdf
 
 from arhiva import __version__
-from arhiva.archive.package import PackageWriter, is_archived, load_document
+from arhiva.archive.events import EventType, append_events, event
+from arhiva.archive.package import OCR_NAME, PDF_NAME, PackageWriter, is_archived, load_document
 from arhiva.archive.pdfa import PdfPage, build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import PIPELINE_VERSION, Settings
@@ -112,6 +113,26 @@ def archive_document(
             archived_at=now,
             sources=plan.sources,
             files=writer.files(),
+        )
+        digests = {f.name: f.sha256 for f in record.files}
+        me = f"arhiva {__version__} ({PIPELINE_VERSION})"
+        append_events(
+            writer.staging,
+            event(
+                EventType.ingested,
+                me,
+                f"batch {batch}: " + ", ".join(f"{s.path} (sha256 {s.sha256})" for s in plan.sources),
+                plan.document_id,
+            ),
+            event(
+                EventType.ocred,
+                f"{ocr_engine} ({settings.languages})",
+                f"{len(pages)} pages, mean word confidence {mean:.1f}",
+                digests.get(OCR_NAME),
+            ),
+            event(
+                EventType.converted, f"pikepdf {pikepdf.__version__}, {me}", "PDF/A-2b", digests.get(PDF_NAME)
+            ),
         )
         if not writer.publish(record):
             return load_document(archive, plan.document_id)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from arhiva import atomic
+from arhiva.archive.events import EVENTS_NAME, EventType, append_events, event
 from arhiva.archive.package import CHECKSUMS_NAME, METADATA_NAME, PDF_NAME, iter_document_ids, package_dir
 from arhiva.ingest.checksum import sha256_file
 
@@ -61,7 +62,7 @@ def check_package(archive: Path, document_id: str) -> tuple[int, list[str]]:
         actual = sha256_file(path)
         if actual != digest:
             problems.append(f"{rel}/{name}: SHA-256 {actual} differs from the recorded {digest}")
-    present = {p.name for p in pkg.iterdir() if p.is_file()} - {CHECKSUMS_NAME}
+    present = {p.name for p in pkg.iterdir() if p.is_file()} - {CHECKSUMS_NAME, EVENTS_NAME}
     problems += [
         f"{rel}/{name}: not part of the package as written" for name in sorted(present - set(expected))
     ]
@@ -141,6 +142,7 @@ def verify_archive(
     started = time.monotonic()
     ids = list(iter_document_ids(archive))
     pending_pdfs: list[tuple[str, Path]] = []
+    checked_ids: list[str] = []
     for doc_id in ids:
         if start_after and doc_id <= start_after:
             continue
@@ -148,6 +150,7 @@ def verify_archive(
             report.finished = False  # at least one document per run, so every run makes progress
             break
         files, problems = check_package(archive, doc_id)
+        checked_ids.append(doc_id)
         report.documents_checked += 1
         report.files_checked += files
         report.problems += problems
@@ -155,18 +158,33 @@ def verify_archive(
         pdf = package_dir(archive, doc_id) / PDF_NAME
         if pdfa and pdf.is_file():
             pending_pdfs.append((doc_id, pdf))
+    pdfa_ok: dict[str, bool] = {}
     if pending_pdfs:
         if jars is None:
             report.problems.append("veraPDF is not available: run scripts/verapdf --fetch, or use --no-pdfa")
         else:
-            for (_, pdf), valid in zip(
-                pending_pdfs, validate_pdfa([p for _, p in pending_pdfs], jars).values(), strict=True
-            ):
+            verdicts = validate_pdfa([p for _, p in pending_pdfs], jars)
+            for doc_id, pdf in pending_pdfs:
                 report.pdfa_checked += 1
-                if not valid:
+                pdfa_ok[doc_id] = verdicts[pdf]
+                if not verdicts[pdf]:
                     report.problems.append(
                         f"{pdf.relative_to(archive)}: not valid PDF/A-2b according to veraPDF"
                     )
+    for doc_id in checked_ids:
+        rel = str(package_dir(archive, doc_id).relative_to(archive))
+        mine = [p for p in report.problems if p.startswith(rel)]
+        what = "checksums" + (", PDF/A-2b (veraPDF)" if doc_id in pdfa_ok else "")
+        if package_dir(archive, doc_id).is_dir():
+            append_events(
+                package_dir(archive, doc_id),
+                event(
+                    EventType.verified,
+                    "arhiva verify",
+                    f"{what}: " + ("; ".join(mine) or "as recorded"),
+                    ok=not mine,
+                ),
+            )
     if indexed is not None:
         in_index = set(indexed)
         archived = set(ids)

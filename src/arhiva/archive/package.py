@@ -24,6 +24,7 @@ from pathlib import Path
 from pydantic import TypeAdapter
 
 from arhiva import atomic
+from arhiva.archive.events import EVENTS_NAME
 from arhiva.ingest.checksum import sha256_file
 from arhiva.schemas.models import ArchivedDocument, ArchivedFile, PageRecord
 
@@ -78,7 +79,7 @@ class PackageWriter:
         return tuple(
             ArchivedFile(name=f.name, sha256=sha256_file(f), size=f.stat().st_size)
             for f in sorted(self.staging.iterdir())
-            if f.is_file()
+            if f.is_file() and f.name != EVENTS_NAME
         )
 
     def publish(self, record: ArchivedDocument) -> bool:
@@ -87,7 +88,11 @@ class PackageWriter:
         Returns False when the same document was published meanwhile (by a concurrent run).
         """
         (self.staging / METADATA_NAME).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        lines = [f"{sha256_file(f)}  {f.name}\n" for f in sorted(self.staging.iterdir()) if f.is_file()]
+        lines = [
+            f"{sha256_file(f)}  {f.name}\n"
+            for f in sorted(self.staging.iterdir())
+            if f.is_file() and f.name != EVENTS_NAME
+        ]
         (self.staging / CHECKSUMS_NAME).write_text("".join(lines), encoding="utf-8")
         return atomic.publish_dir(self.staging, package_dir(self.archive, self.document_id))
 
@@ -112,6 +117,22 @@ def iter_document_ids(archive: Path) -> Iterator[str]:
         for pkg in sorted(shard.iterdir()):
             if (pkg / METADATA_NAME).is_file():
                 yield pkg.name
+
+
+def resolve_id(archive: Path, prefix: str) -> str:
+    """The full id of the one archived document whose id starts with `prefix` (6+ characters)."""
+    prefix = prefix.strip().lower()
+    if len(prefix) < 6 or not all(c in "0123456789abcdef" for c in prefix):
+        raise ValueError(f"{prefix!r} is not a document id (64 hex characters, or at least the first 6)")
+    shard = documents_dir(archive) / prefix[:2]
+    matches = (
+        [p.name for p in shard.glob(f"{prefix}*") if (p / METADATA_NAME).is_file()] if shard.is_dir() else []
+    )
+    if not matches:
+        raise ValueError(f"no archived document has an id starting with {prefix}")
+    if len(matches) > 1:
+        raise ValueError(f"{len(matches)} documents have ids starting with {prefix}; give more characters")
+    return matches[0]
 
 
 def relative_pdf_path(document_id: str) -> str:

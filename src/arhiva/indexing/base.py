@@ -6,7 +6,14 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from arhiva.archive.package import iter_document_ids, load_document, load_pages, relative_pdf_path
+from arhiva.archive.events import EventType, append_events, event
+from arhiva.archive.package import (
+    iter_document_ids,
+    load_document,
+    load_pages,
+    package_dir,
+    relative_pdf_path,
+)
 from arhiva.errors import IndexingError, IndexVersionError
 from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord
 from arhiva.schemas.search import SearchRequest, SearchResult
@@ -71,8 +78,21 @@ def index_records(doc: ArchivedDocument, pages: Iterable[PageRecord]) -> list[In
 
 
 def index_archived(index: SearchIndex, archive: Path, doc: ArchivedDocument) -> int:
-    """Index a document from its archive package alone."""
-    return index.upsert_document(doc.document_id, index_records(doc, load_pages(archive, doc.document_id)))
+    """Index a document from its archive package alone, and say so in its audit trail."""
+    written = index.upsert_document(doc.document_id, index_records(doc, load_pages(archive, doc.document_id)))
+    append_events(
+        package_dir(archive, doc.document_id),
+        event(EventType.indexed, index.backend, f"{written} page records"),
+    )
+    return written
+
+
+def record_reindexed(archive: Path, backend: str, document_ids: Iterable[str]) -> None:
+    for doc_id in document_ids:
+        append_events(
+            package_dir(archive, doc_id),
+            event(EventType.reindexed, backend, "index rebuilt from the archive"),
+        )
 
 
 def archive_records(archive: Path) -> Iterator[DocumentRecords]:
