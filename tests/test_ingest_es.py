@@ -152,3 +152,23 @@ def test_reingest_and_reindex_keep_the_same_records(setup: Setup) -> None:
         assert after[0].startswith(setup.index.rsplit("/", 1)[1] + "-v1-")
     finally:
         idx.close()
+
+
+def test_index_down_documents_still_archived_then_pending_indexed(
+    tmp_path: Path, es_url: str, prefect_api: None
+) -> None:
+    src, archive = tmp_path / "lot", tmp_path / "arhiva"
+    write_batch(src, BatchOptions(documents=2, max_pages=1, size="a6", seed=81, rotate=False))
+    code, out = _cli("ingest", str(src), "--archive", str(archive), "--index", "http://127.0.0.1:9")
+    assert code == 5, out  # archived, not indexed
+    flat = " ".join(out.split())
+    assert "2 documents archived" in flat and "reindex --pending" in flat
+    assert len(list(iter_document_ids(archive))) == 2
+
+    index = f"{es_url}/pending-{uuid.uuid4().hex[:8]}"
+    code, out = _cli("reindex", "--archive", str(archive), "--index", index, "--pending")
+    assert code == 0 and "Indexed 2 pending documents" in out, out
+    code, out = _cli("reindex", "--archive", str(archive), "--index", index, "--pending")
+    assert code == 0 and "Indexed 0 pending documents" in out, out
+    code, out = _cli("search", "romania", "--archive", str(archive), "--index", index, "--json")
+    assert json.loads(out)["total_documents"] == 2

@@ -163,7 +163,7 @@ def ingest(
 
     Exit code 0 when every file was archived and indexed, 3 when some were quarantined (see
     the summary and ARCHIVE/quarantine/), 5 when some archived documents could not be indexed
-    (run `arhiva reindex`), 4 when Tesseract or another tool is missing, 1 on other errors.
+    (run `arhiva reindex --pending`), 4 when Tesseract or another tool is missing, 1 on other errors.
     """
     src, arc = _check_folders(source, archive)
     settings, level = _run_settings(languages, workers, access, index, verbose)
@@ -314,7 +314,7 @@ def _print_report(report: BatchReport) -> None:
     for e in report.index_errors:
         console.print(Text(f"archived but not indexed: {e}", style="red"), soft_wrap=True)
     if report.index_errors:
-        console.print("Run `arhiva reindex` once the index is reachable again.")
+        console.print("Run `arhiva reindex --pending` once the index is reachable again.")
     archived = sum(1 for d in report.documents if d.outcome == "archived")
     already = sum(1 for d in report.documents if d.outcome == "already_archived")
     pages = sum(d.pages for d in report.documents if d.outcome != "quarantined")
@@ -439,13 +439,25 @@ def search(
 
 
 @app.command()
-def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
+def reindex(
+    archive: ArchiveOpt,
+    index: IndexOpt = None,
+    pending: Annotated[
+        bool,
+        typer.Option(
+            "--pending",
+            help="Only index the archived documents the index lacks (after an ingest that could not reach "
+            "it), instead of rebuilding it all.",
+        ),
+    ] = False,
+) -> None:
     """Rebuild the search index from the archive folder alone.
 
-    Builds a new index and switches to it atomically: searches keep working meanwhile.
+    Builds a new index and switches to it atomically: searches keep working meanwhile. With
+    --pending, adds only what is missing.
     """
-    from arhiva.archive.package import documents_dir, iter_document_ids
-    from arhiva.indexing.base import archive_records, record_reindexed
+    from arhiva.archive.package import documents_dir, iter_document_ids, load_document
+    from arhiva.indexing.base import archive_records, index_archived, record_reindexed
 
     if not documents_dir(archive).is_dir():
         raise _fail(
@@ -453,6 +465,16 @@ def reindex(archive: ArchiveOpt, index: IndexOpt = None) -> None:
         )
     idx = _open_index(archive, index, must_exist=False)
     try:
+        if pending:
+            present = set(idx.document_ids())
+            missing = [d for d in iter_document_ids(archive) if d not in present]
+            written = sum(index_archived(idx, archive, load_document(archive, d)) for d in missing)
+            idx.refresh()
+            console.print(
+                f"Indexed {len(missing)} pending documents, {written} pages, into the {idx.backend} index.",
+                soft_wrap=True,
+            )
+            return
         written = idx.rebuild(archive_records(archive))
         docs = idx.count_documents()
         record_reindexed(archive, idx.backend, iter_document_ids(archive))

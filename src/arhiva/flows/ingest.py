@@ -21,6 +21,7 @@ from arhiva.archive.package import (
 )
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.errors import (
+    ArhivaError,
     InputFileError,
     MissingDependencyError,
     OcrEngineError,
@@ -29,6 +30,7 @@ from arhiva.errors import (
 )
 from arhiva.flows import progress, tasks
 from arhiva.flows.artifacts import ProgressArtifact, publish_report
+from arhiva.indexing.base import SearchIndex
 from arhiva.schemas.models import (
     AccessLevel,
     ArchivedDocument,
@@ -91,10 +93,18 @@ def ingest_batch(
 
     summaries: list[DocumentSummary] = []
     todo: list[DocumentPlan] = []
-    index = tasks.shared_index(archive, index_location)
     index_errors: list[str] = []
+    index: SearchIndex | None
+    try:
+        index = tasks.shared_index(archive, index_location)
+    except ArhivaError as exc:  # archive anyway; `arhiva reindex --pending` indexes later
+        log.error("the index cannot be used, documents are archived but not indexed: %s", exc)
+        index, index_down = None, str(exc)
 
     def index_one(doc: ArchivedDocument) -> bool:
+        if index is None:
+            index_errors.append(f"{doc.name} ({doc.document_id}): {index_down}")
+            return False
         try:
             tasks.index_document(archive, doc, index_location)
             return True
@@ -106,7 +116,7 @@ def ingest_batch(
     for doc in plan.documents:
         if is_archived(archive, doc.document_id):
             archived = load_document(archive, doc.document_id)
-            if not index.has_document(doc.document_id):
+            if index is None or not index.has_document(doc.document_id):
                 index_one(archived)
             summaries.append(_summary(archived, DocumentOutcome.already_archived))
             log.info("%s is already archived as %s", doc.name, doc.document_id)
@@ -201,7 +211,8 @@ def ingest_batch(
                 complete(*inflight.popleft())
         while inflight:
             complete(*inflight.popleft())
-        index.refresh()
+        if index is not None:
+            index.refresh()
     finally:
         tasks.close_indexes()
 
@@ -215,7 +226,7 @@ def ingest_batch(
         ignored=plan.ignored,
         held_back=plan.held_back,
         index_errors=tuple(index_errors),
-        index=index.backend,
+        index=index.backend if index is not None else f"unavailable ({index_location})",
         low_confidence=tuple(low_confidence),
         pages_ocred=pages_ocred,
         seconds=round(time.monotonic() - started, 2),
