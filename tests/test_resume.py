@@ -68,3 +68,33 @@ def test_sigkill_midway_then_resume(tmp_path: Path) -> None:
     ]
     assert leftovers == []
     print(f"{total_pages} pages: {first} Tesseract runs before the kill, {again} after")
+
+
+def test_two_ingests_of_one_folder_at_once(tmp_path: Path) -> None:
+    from arhiva.archive.fixity import check_package
+
+    src, archive = tmp_path / "lot", tmp_path / "arhiva"
+    write_batch(src, BatchOptions(documents=3, max_pages=2, size="a6", seed=13, rotate=False))
+    total_pages = len(read_samples_index(src))
+    env = {**os.environ, "ARHIVA_WORKERS": "1"}
+    env.pop("PREFECT_API_URL", None)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "arhiva", "ingest", str(src), "--archive", str(archive)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**env, "PREFECT_HOME": str(tmp_path / f"prefect-{n}")},
+        )
+        for n in (1, 2)
+    ]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outs
+    ids = list(iter_document_ids(archive))
+    assert len(ids) == 3 and all(check_package(archive, d)[1] == [] for d in ids)
+    index = SqliteIndex.in_archive(archive)
+    try:
+        assert index.count_documents() == 3 and index.count_pages() == total_pages
+    finally:
+        index.close()
+    assert not any((archive / ".staging").glob("*"))

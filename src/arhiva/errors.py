@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum, StrEnum
 
 
@@ -13,6 +14,7 @@ class ExitCode(IntEnum):
     missing_dependency = 4  # Tesseract, Ghostscript or another tool is missing
     not_indexed = 5  # every document was archived, but some could not be indexed
     verify_failed = 6  # `arhiva verify` found a changed, missing or invalid file
+    disk_full = 7  # the archive's disk filled up; the batch stopped, nothing partial kept
 
 
 class QuarantineReason(StrEnum):
@@ -76,3 +78,19 @@ class IndexingError(ArhivaError):
 
 class IndexVersionError(ArhivaError):
     """The index was built for another schema version: rebuild it with `arhiva reindex`."""
+
+
+class DiskFullError(ArhivaError):
+    """No space left where arhiva writes. The batch stops; no partial file is kept."""
+
+    exit_code = ExitCode.disk_full
+
+
+def disk_full_in(exc: BaseException) -> OSError | None:
+    """The 'no space left on device' error behind an exception, if there is one."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None

@@ -22,11 +22,13 @@ from arhiva.archive.package import (
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.errors import (
     ArhivaError,
+    DiskFullError,
     InputFileError,
     MissingDependencyError,
     OcrEngineError,
     PdfaError,
     QuarantineReason,
+    disk_full_in,
 )
 from arhiva.flows import progress, tasks
 from arhiva.flows.artifacts import ProgressArtifact, publish_report
@@ -69,6 +71,15 @@ def _summary(doc: ArchivedDocument, outcome: DocumentOutcome) -> DocumentSummary
     )
 
 
+def _stop_if_disk_full(exc: BaseException, archive: Path) -> None:
+    """A full disk is no fault of the document: stop the batch instead of quarantining it."""
+    if (full := disk_full_in(exc)) is not None:
+        raise DiskFullError(
+            f"no space left on the device of {archive} ({full.strerror}); the batch stopped, and no partial "
+            "file was kept. Free some space and run the same command again: finished documents are kept."
+        ) from exc
+
+
 @flow(name="arhiva-ingest", flow_run_name="{batch}", validate_parameters=False)
 def ingest_batch(
     source: Path,
@@ -88,8 +99,16 @@ def ingest_batch(
     plan = tasks.discover(source, batch, collection, access, settings)
     source_root = Path(plan.source)
     quarantined: list[QuarantineRecord] = list(plan.quarantined)
+
+    def set_aside(record: QuarantineRecord) -> None:
+        try:
+            tasks.quarantine_file(archive, source_root, record)
+        except Exception as exc:
+            _stop_if_disk_full(exc, archive)
+            raise
+
     for record in plan.quarantined:
-        tasks.quarantine_file(archive, source_root, record)
+        set_aside(record)
 
     summaries: list[DocumentSummary] = []
     todo: list[DocumentPlan] = []
@@ -143,6 +162,7 @@ def ingest_batch(
             except MissingDependencyError:
                 raise
             except Exception as exc:
+                _stop_if_disk_full(exc, archive)
                 failure = failure or (number, exc)
         if failure is None:
             try:
@@ -150,6 +170,7 @@ def ingest_batch(
             except MissingDependencyError:
                 raise
             except Exception as exc:
+                _stop_if_disk_full(exc, archive)
                 failure = (0, exc)
             else:
                 summaries.append(_summary(archived, DocumentOutcome.archived))
@@ -181,7 +202,7 @@ def ingest_batch(
                 quarantined_at=dt.datetime.now(dt.UTC),
                 pipeline_version=PIPELINE_VERSION,
             )
-            tasks.quarantine_file(archive, source_root, record)
+            set_aside(record)
             quarantined.append(record)
         summaries.append(
             DocumentSummary(

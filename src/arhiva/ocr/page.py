@@ -10,6 +10,8 @@ before a crash is not OCRed again.
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 from pathlib import Path
 
 from arhiva import atomic
@@ -69,20 +71,29 @@ def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
         cached = OcrPage.model_validate_json(done.read_bytes())
         if Path(cached.text_layer_pdf).is_file():
             return cached.model_copy(update={"page": page})
-    result = ocr_page(
-        Path(page.image_path),
-        folder / "ocr",
-        languages=settings.languages,
-        dpi=page.dpi,
-        cmd=settings.tesseract_cmd,
-        timeout=settings.tesseract_timeout,
-    )
+    # Tesseract writes under a name of this run's own, renamed into place when complete, so two
+    # runs on the same page (two ingests of one folder at once) never read each other's halves.
+    base = folder / f".ocr.{os.getpid()}.{threading.get_ident()}"
+    try:
+        result = ocr_page(
+            Path(page.image_path),
+            base,
+            languages=settings.languages,
+            dpi=page.dpi,
+            cmd=settings.tesseract_cmd,
+            timeout=settings.tesseract_timeout,
+        )
+        text_layer = folder / "ocr.pdf"
+        os.replace(result.text_layer_pdf, text_layer)
+    finally:
+        for leftover in folder.glob(f"{base.name}.*"):
+            leftover.unlink(missing_ok=True)
     recognised = OcrPage(
         page=page,
         text=result.text,
         mean_confidence=result.mean_confidence,
         words=result.words,
-        text_layer_pdf=str(result.text_layer_pdf),
+        text_layer_pdf=str(text_layer),
     )
     atomic.write_text(done, recognised.model_dump_json())
     return recognised

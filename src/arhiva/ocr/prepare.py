@@ -11,6 +11,8 @@ upside down.
 
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -165,5 +167,10 @@ def prepare_page(
     geometry = analyse(analysed, dpi, max_skew)
     fixed = apply(image, geometry)
     out.parent.mkdir(parents=True, exist_ok=True)
-    fixed.save(out, format="TIFF", dpi=(dpi, dpi))
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        fixed.save(tmp, format="TIFF", dpi=(dpi, dpi))
+        os.replace(tmp, out)  # a concurrent run on the same page never reads half a file
+    finally:
+        tmp.unlink(missing_ok=True)
     return geometry, fixed

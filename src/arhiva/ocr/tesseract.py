@@ -101,9 +101,7 @@ def ocr_page(
         raise OcrEngineError(f"Tesseract failed (exit {exc.status}): {str(exc.message)[-500:]}") from exc
     except RuntimeError as exc:  # pytesseract's timeout
         raise OcrEngineError(f"Tesseract did not finish within {timeout:g} s") from exc
-    pdf = out_base.with_suffix(".pdf")
-    txt = out_base.with_suffix(".txt")
-    tsv = out_base.with_suffix(".tsv")
+    pdf, txt, tsv = (Path(f"{out_base}.{ext}") for ext in ("pdf", "txt", "tsv"))
     for f in (pdf, txt, tsv):
         if not f.exists():
             raise OcrEngineError(f"Tesseract exited without writing {f.name}")
