@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from arhiva import atomic
@@ -25,6 +26,10 @@ def quarantine(archive: Path, source_root: Path, record: QuarantineRecord) -> Pa
     src = source_root / record.source
     if src.is_file() and not src.is_symlink():
         atomic.copy_file(src, dest)
-    reason_path = dest.with_name(dest.name + REASON_SUFFIX)
+    reason_name = dest.name + REASON_SUFFIX
+    if len(reason_name.encode()) > 255:  # a very long scan name: keep the reason file legal
+        digest = hashlib.sha256(dest.name.encode()).hexdigest()[:16]
+        reason_name = dest.name.encode()[:180].decode("utf-8", "ignore") + f"…{digest}" + REASON_SUFFIX
+    reason_path = dest.with_name(reason_name)
     atomic.write_text(reason_path, record.model_dump_json(indent=2) + "\n")
     return reason_path

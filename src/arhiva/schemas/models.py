@@ -6,7 +6,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from arhiva.errors import QuarantineReason
 
@@ -26,7 +26,21 @@ class FileKind(StrEnum):
 
 
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+def _no_formula(value: str) -> str:
+    """Refuse text a spreadsheet would run as a formula (CSV injection) when the record sheet
+    is exported: a leading = or @, or + or - followed by something that is not a number."""
+    if value[:1] in ("=", "@") or (value[:1] in ("+", "-") and len(value) > 1 and not value[1].isdigit()):
+        raise ValueError(f"starts with {value[0]!r}, which a spreadsheet would run as a formula")
+    return value
+
+
+Text = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_no_formula),
+]
 
 
 class _Model(BaseModel):

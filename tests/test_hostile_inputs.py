@@ -1,0 +1,195 @@
+"""A corpus of broken and hostile inputs, each with its expected outcome: a specific quarantine
+reason, or a clean success. Never a traceback, never a hang. Intake is checked on all of them;
+the ones that only fail when their pixels are decoded go through page preparation too."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pikepdf
+import pytest
+from PIL import Image
+
+from arhiva.config import Settings
+from arhiva.errors import InputFileError, ManifestError, QuarantineReason
+from arhiva.ingest.discover import Planner
+from arhiva.ingest.manifest import read_manifest
+from arhiva.ingest.quarantine import quarantine
+from arhiva.ocr.page import prepare
+
+from .inputs import corrupt_tiff, encrypted_pdf, image_pdf, page
+
+Q = QuarantineReason
+OK = None  # read cleanly
+
+
+def _png(path: Path, img: Image.Image | None = None) -> None:
+    (img or Image.new("L", (300, 400), 250)).save(path, format="PNG")
+
+
+def _bytes(data: bytes) -> Callable[[Path], None]:
+    return lambda p: p.write_bytes(data)
+
+
+def _jpeg_truncated(path: Path) -> None:
+    buf = io.BytesIO()
+    page(1, size="a6")[0].save(buf, format="JPEG")
+    path.write_bytes(buf.getvalue()[: len(buf.getvalue()) // 2])
+
+
+def _tiff_16bit(path: Path) -> None:
+    arr = (np.asarray(page(2, size="a6")[0]).astype(np.uint16) * 257).astype(np.uint16)
+    img = Image.fromarray(arr)
+    assert img.mode.startswith("I;16")
+    img.save(path, format="TIFF")
+
+
+def _tiff_cmyk(path: Path) -> None:
+    page(3, size="a6")[0].convert("CMYK").save(path, format="TIFF")
+
+
+def _pdf_zero_pages(path: Path) -> None:
+    pikepdf.new().save(path)
+
+
+def _pdf_javascript(path: Path) -> None:
+    image_pdf(page(4, size="a6")[0], path)
+    with pikepdf.open(path, allow_overwriting_input=True) as pdf:
+        js = pdf.make_stream(b"app.alert('hello');")
+        pdf.Root.OpenAction = pikepdf.Dictionary(S=pikepdf.Name.JavaScript, JS=js)
+        pdf.save(path)
+
+
+def _pdf_with_text(path: Path) -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(300, 400))
+    font = pdf.make_indirect(
+        pikepdf.Dictionary(
+            Type=pikepdf.Name.Font, Subtype=pikepdf.Name.Type1, BaseFont=pikepdf.Name.Helvetica
+        )
+    )
+    pdf.pages[0].Resources = pikepdf.Dictionary(Font=pikepdf.Dictionary(F1=font))
+    pdf.pages[0].Contents = pdf.make_stream(b"BT /F1 24 Tf 30 300 Td (Primaria Sectorului 4) Tj ET")
+    pdf.save(path)
+
+
+def _bomb(path: Path) -> None:
+    Image.new("1", (30_000, 30_000)).save(path, format="PNG", optimize=True)
+
+
+def _gif(path: Path) -> None:
+    Image.new("L", (50, 50)).save(path, format="GIF")
+
+
+def _bmp(path: Path) -> None:
+    Image.new("L", (50, 50)).save(path, format="BMP")
+
+
+CORPUS: list[tuple[str, Callable[[Path], None], QuarantineReason | None]] = [
+    ("gol.png", _bytes(b""), Q.empty_file),
+    ("nota.txt", _bytes(b"Aceasta nu este o scanare."), Q.unsupported_type),
+    ("raport.docx", _bytes(b"PK\x03\x04" + b"\x00" * 200), Q.unsupported_type),
+    ("vechi.doc", _bytes(b"\xd0\xcf\x11\xe0" + b"\x00" * 200), Q.unsupported_type),
+    ("pagina.html", _bytes(b"<html><body>nu</body></html>"), Q.unsupported_type),
+    ("animatie.gif", _gif, Q.unsupported_type),
+    ("imagine.bmp", _bmp, Q.unsupported_type),
+    ("aleator.bin", _bytes(os.urandom(4096)), Q.unsupported_type),
+    ("antet-tiff.tif", corrupt_tiff, Q.corrupt_image),
+    ("gunoi.tif", _bytes(b"II*\x00" + os.urandom(100)), Q.corrupt_image),
+    ("antet-png.png", _bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 20), Q.corrupt_image),
+    ("antet-jpeg.jpg", _bytes(b"\xff\xd8\xff" + b"\x00" * 20), Q.corrupt_image),
+    ("un-pixel.png", lambda p: _png(p, Image.new("L", (1, 1))), Q.corrupt_image),
+    ("bomba.png", _bomb, Q.image_too_large),
+    ("criptat.pdf", encrypted_pdf, Q.encrypted_pdf),
+    ("stricat.pdf", _bytes(b"%PDF-1.7\n1 0 obj << /Type /Catalog >> garbage"), Q.corrupt_pdf),
+    ("fara-pagini.pdf", _pdf_zero_pages, Q.empty_pdf),
+    ("javascript.pdf", _pdf_javascript, OK),
+    ("cu-text.pdf", _pdf_with_text, OK),
+    ("16-biti.tif", _tiff_16bit, OK),
+    ("cmyk.tif", _tiff_cmyk, OK),
+    ("trunchiat.jpg", _jpeg_truncated, OK),  # header fine: found when decoded (below)
+    ("șțăîâ ȘȚĂÎÂ diacritice și spații.png", _png, OK),
+    (("n" * 200) + "-nume-foarte-lung.png", _png, OK),
+]
+
+
+@pytest.mark.parametrize(("name", "make", "expected"), CORPUS, ids=[c[0][:30] for c in CORPUS])
+def test_intake_of_each_input(
+    tmp_path: Path, name: str, make: Callable[[Path], None], expected: QuarantineReason | None
+) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    make(src / name)
+    plan = Planner(src, "lot").plan()
+    if expected is None:
+        assert plan.quarantined == ()
+        assert next(p.source for d in plan.documents for p in d.pages) == name
+    else:
+        (record,) = plan.quarantined
+        assert record.reason is expected and record.source == name and record.message
+        reason_file = quarantine(tmp_path / "arhiva", src, record)  # the copy and reason can be written
+        assert reason_file.is_file() and len(reason_file.name.encode()) <= 255
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "reason"),
+    [
+        ("trunchiat.jpg", _jpeg_truncated, Q.corrupt_image),
+        ("16-biti.tif", _tiff_16bit, None),
+        ("cmyk.tif", _tiff_cmyk, None),
+        ("javascript.pdf", _pdf_javascript, None),
+        ("cu-text.pdf", _pdf_with_text, None),
+    ],
+)
+def test_pages_that_open_are_prepared_or_refused_with_a_reason(
+    tmp_path: Path, name: str, make: Callable[[Path], None], reason: QuarantineReason | None
+) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    make(src / name)
+    (doc,) = Planner(src, "lot").plan().documents
+    if reason is None:
+        prepared = prepare(src, doc.pages[0], 1, tmp_path / "work", Settings(workers=1))
+        assert prepared.width > 16 and prepared.color_mode in ("1", "L", "RGB")
+    else:
+        with pytest.raises(InputFileError) as err:
+            prepare(src, doc.pages[0], 1, tmp_path / "work", Settings(workers=1))
+        assert err.value.reason is reason
+
+
+def test_hard_links_and_duplicates(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    (src / "a").mkdir(parents=True)
+    (src / "b").mkdir()
+    _png(src / "a" / "p1.png", page(5, size="a6")[0])
+    os.link(src / "a" / "p1.png", src / "b" / "p1.png")  # the same scan twice
+    plan = Planner(src, "lot").plan()
+    assert len(plan.documents) == 1 and any("same pages as" in i for i in plan.ignored)
+
+
+@pytest.mark.parametrize(
+    ("csv", "message"),
+    [
+        ("file,titlu\na.png,X\n", "unknown column 'titlu'"),
+        ("file,issue_date\na.png,31.02.2024\n", "row 2, field 'issue_date'"),
+        ("file,access_level\na.png,secret\n", "row 2, field 'access_level'"),
+        ('file,title\na.png,=HYPERLINK("http://x")\n', "row 2, field 'title': Value error, starts with '='"),
+        ("file,issuer\na.png,@SUM(A1)\n", "row 2, field 'issuer'"),
+        ("file,title\na.png,-cmd|calc\n", "row 2, field 'title'"),
+    ],
+)
+def test_bad_manifests_are_named_by_row_and_field(tmp_path: Path, csv: str, message: str) -> None:
+    (tmp_path / "manifest.csv").write_text(csv, encoding="utf-8")
+    with pytest.raises(ManifestError) as err:
+        read_manifest(tmp_path / "manifest.csv")
+    assert message in str(err.value)
+
+
+def test_numbers_with_signs_are_not_formulas(tmp_path: Path) -> None:
+    (tmp_path / "manifest.csv").write_text("file,registration_number\na.png,-12/2024\n", encoding="utf-8")
+    (entry,) = read_manifest(tmp_path / "manifest.csv")
+    assert entry.document.registration_number == "-12/2024"
