@@ -180,6 +180,7 @@ def test_hard_links_and_duplicates(tmp_path: Path) -> None:
         ('file,title\na.png,=HYPERLINK("http://x")\n', "row 2, field 'title': Value error, starts with '='"),
         ("file,issuer\na.png,@SUM(A1)\n", "row 2, field 'issuer'"),
         ("file,title\na.png,-cmd|calc\n", "row 2, field 'title'"),
+        ("file,title\na.png,ti\x00tlu\n", "row 2, field 'title': Value error, contains control characters"),
     ],
 )
 def test_bad_manifests_are_named_by_row_and_field(tmp_path: Path, csv: str, message: str) -> None:

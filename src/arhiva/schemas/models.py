@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from enum import StrEnum
 from typing import Annotated
 
@@ -28,9 +29,11 @@ class FileKind(StrEnum):
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 
 
-def _no_formula(value: str) -> str:
-    """Refuse text a spreadsheet would run as a formula (CSV injection) when the record sheet
-    is exported: a leading = or @, or + or - followed by something that is not a number."""
+def _safe_text(value: str) -> str:
+    """Refuse control characters, and text a spreadsheet would run as a formula (CSV injection)
+    when the record sheet is exported: a leading = or @, or + or - not followed by a digit."""
+    if any(unicodedata.category(c) == "Cc" for c in value):
+        raise ValueError("contains control characters")
     if value[:1] in ("=", "@") or (value[:1] in ("+", "-") and len(value) > 1 and not value[1].isdigit()):
         raise ValueError(f"starts with {value[0]!r}, which a spreadsheet would run as a formula")
     return value
@@ -39,7 +42,7 @@ def _no_formula(value: str) -> str:
 Text = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
-    AfterValidator(_no_formula),
+    AfterValidator(_safe_text),
 ]
 
 
