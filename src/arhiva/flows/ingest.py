@@ -33,6 +33,7 @@ from arhiva.errors import (
 from arhiva.flows import progress, tasks
 from arhiva.flows.artifacts import ProgressArtifact, publish_report
 from arhiva.indexing.base import SearchIndex
+from arhiva.ocr.page import discard_work
 from arhiva.schemas.models import (
     AccessLevel,
     ArchivedDocument,
@@ -137,6 +138,7 @@ def ingest_batch(
             archived = load_document(archive, doc.document_id)
             if index is None or not index.has_document(doc.document_id):
                 index_one(archived)
+            discard_work(work_dir(archive), doc.pages, settings)
             summaries.append(_summary(archived, DocumentOutcome.already_archived))
             log.info("%s is already archived as %s", doc.name, doc.document_id)
         else:

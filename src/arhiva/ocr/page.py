@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 from arhiva import atomic
@@ -97,3 +99,12 @@ def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
     )
     atomic.write_text(done, recognised.model_dump_json())
     return recognised
+
+
+def discard_work(work: Path, refs: Iterable[PageRef], settings: Settings) -> None:
+    """Remove the work folders of pages whose document is archived (a run killed between
+    publishing a document and cleaning up leaves them behind)."""
+    for ref in refs:
+        folder = page_dir(work, ref, settings)
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
