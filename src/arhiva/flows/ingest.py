@@ -136,7 +136,11 @@ def ingest_batch(
     for doc in plan.documents:
         if is_archived(archive, doc.document_id):
             archived = load_document(archive, doc.document_id)
-            if index is None or not index.has_document(doc.document_id):
+            try:
+                present = index is not None and index.has_document(doc.document_id)
+            except ArhivaError:
+                present = False
+            if not present:
                 index_one(archived)
             discard_work(work_dir(archive), doc.pages, settings)
             summaries.append(_summary(archived, DocumentOutcome.already_archived))
@@ -235,7 +239,11 @@ def ingest_batch(
         while inflight:
             complete(*inflight.popleft())
         if index is not None:
-            index.refresh()
+            try:
+                index.refresh()
+            except ArhivaError as exc:  # what was written is kept; searches see it once it refreshes
+                log.error("the index could not be refreshed: %s", exc)
+                index_errors.append(f"refresh: {exc}")
     finally:
         tasks.close_indexes()
 

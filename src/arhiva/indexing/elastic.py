@@ -203,7 +203,10 @@ class ElasticIndex:
             ) from exc
 
     def refresh(self) -> None:
-        self.es.indices.refresh(index=self.alias)
+        try:
+            self.es.indices.refresh(index=self.alias)
+        except EsTransportError as exc:
+            raise IndexingError(f"Elasticsearch at {self.url} failed to refresh {self.alias}: {exc}") from exc
 
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
         """Build a new index, then move the alias to it in one atomic `_aliases` call."""
@@ -225,7 +228,10 @@ class ElasticIndex:
     # -- reading -------------------------------------------------------------------------
 
     def has_document(self, document_id: str) -> bool:
-        return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
+        try:
+            return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
+        except EsTransportError as exc:
+            raise IndexingError(f"Elasticsearch at {self.url} cannot be reached: {exc}") from exc
 
     def document_ids(self) -> Iterator[str]:
         after: dict[str, Any] | None = None
