@@ -193,6 +193,14 @@ def ingest_batch(
                 )
                 index_one(archived)
                 return
+        if is_archived(archive, doc.document_id):
+            # Another run on the same folder published it first (and may have cleaned the
+            # work folders this run was using): nothing is wrong with the document.
+            log.info("%s was archived meanwhile by another run", doc.name)
+            summaries.append(
+                _summary(load_document(archive, doc.document_id), DocumentOutcome.already_archived)
+            )
+            return
         number, exc = failure
         where = f"page {number} ({doc.pages[number - 1].source}): " if number else ""
         log.error("%s could not be archived: %s%s", doc.name, where, exc)
