@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pdf2image
-from pdf2image.exceptions import PDFPageCountError, PDFSyntaxError
+from pdf2image.exceptions import PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
 from PIL import Image, ImageOps
 
 from arhiva.errors import InputFileError, QuarantineReason
@@ -45,13 +45,24 @@ def _normalise_mode(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # palette, CMYK, RGBA, YCbCr...
 
 
-def load_page(source_root: Path, ref: PageRef, default_dpi: int, pdf_dpi: int) -> LoadedPage:
+def load_page(
+    source_root: Path, ref: PageRef, default_dpi: int, pdf_dpi: int, timeout: float = 300.0
+) -> LoadedPage:
     path = source_root / ref.source
     if ref.kind is FileKind.pdf:
         try:
             images = pdf2image.convert_from_path(
-                path, dpi=pdf_dpi, first_page=ref.index + 1, last_page=ref.index + 1, thread_count=1
+                path,
+                dpi=pdf_dpi,
+                first_page=ref.index + 1,
+                last_page=ref.index + 1,
+                thread_count=1,
+                timeout=timeout,
             )
+        except PDFPopplerTimeoutError as exc:
+            raise InputFileError(
+                QuarantineReason.corrupt_pdf, f"page {ref.index + 1} did not render within {timeout:g} s"
+            ) from exc
         except (PDFPageCountError, PDFSyntaxError, OSError) as exc:
             raise InputFileError(
                 QuarantineReason.corrupt_pdf, f"page {ref.index + 1} cannot be rendered: {exc}"

@@ -47,7 +47,9 @@ def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: 
         page = PreparedPage.model_validate_json(done.read_bytes())
         if Path(page.image_path).is_file():
             return page.model_copy(update={"number": number})
-    loaded = load_page(source_root, ref, settings.default_dpi, settings.pdf_render_dpi)
+    loaded = load_page(
+        source_root, ref, settings.default_dpi, settings.pdf_render_dpi, timeout=settings.tesseract_timeout
+    )
     image_path = folder / "page.tif"
     geometry, image = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg)
     page = PreparedPage(
