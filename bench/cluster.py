@@ -65,21 +65,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import arhiva
-from bench.ingest import _OCR_LINE, _git_describe, _tesseract_version, _timed_run, generate
+from bench.ingest import _git_describe, _tesseract_version, generate, run_ingest
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BIN = Path(sys.executable).parent
 STOP_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
-
-
-@dataclass(frozen=True)
-class IngestRun:
-    wall_s: float
-    cpu_s: float  # the command and its waited-for children
-    exit_code: int
-    pages_ocred: int | None  # as printed by the command
-    flow_s: float | None  # the time the command prints for the flow
 
 
 @dataclass(frozen=True)
@@ -249,28 +240,6 @@ class Cluster:
 
 
 # --- ingest runs ---------------------------------------------------------------------------------
-
-
-def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | None = None) -> IngestRun:
-    """Run `python -m arhiva ingest` once; exit 3 (some files quarantined) is reported, not fatal."""
-    cmd = [sys.executable, "-m", "arhiva", "ingest", str(batch), "--archive", str(archive)]
-    if cluster:
-        cmd += ["--cluster", cluster]
-    timed, proc = _timed_run(cmd, env)
-    if proc.returncode not in (0, 3):
-        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-5000:])
-        raise SystemExit(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
-    if proc.returncode == 3:
-        print("warning: arhiva quarantined some files; see its output below", file=sys.stderr)
-        sys.stderr.write(proc.stdout[-3000:])
-    found = _OCR_LINE.search(proc.stdout)
-    return IngestRun(
-        wall_s=timed.wall_s,
-        cpu_s=timed.cpu_s,
-        exit_code=proc.returncode,
-        pages_ocred=int(found.group(1)) if found else None,
-        flow_s=float(found.group(2)) if found else None,
-    )
 
 
 def _delta(after: float | None, before: float | None) -> float | None:

@@ -130,9 +130,11 @@ def generate(folder: Path, pages: int, seed: int) -> tuple[Path, list[SamplePage
         documents += max(1, math.ceil((pages - len(samples)) / per_document))
 
 
-def run_ingest(batch: Path, archive: Path, env: dict[str, str]) -> IngestRun:
+def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | None = None) -> IngestRun:
     """Run `python -m arhiva ingest` once; exit 3 (some files quarantined) is reported, not fatal."""
     cmd = [sys.executable, "-m", "arhiva", "ingest", str(batch), "--archive", str(archive)]
+    if cluster:
+        cmd += ["--cluster", cluster]
     timed, proc = _timed_run(cmd, env)
     if proc.returncode not in (0, 3):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
