@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import socket
 import stat
 import subprocess
 from collections.abc import Iterator
@@ -53,6 +54,13 @@ def verapdf_details(pdf: Path) -> str:
         timeout=600,
     )
     return out.stdout[-5000:]
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def tree_snapshot(root: Path) -> dict[str, tuple[str, int, float]]:

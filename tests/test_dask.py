@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,18 +14,14 @@ import pytest
 from arhiva.archive.package import iter_document_ids, load_document
 from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
 
+from .conftest import free_port
+
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
 def cluster(tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "tesseract-parents.log"
     wrapper = tmp_path / "tesseract-logging-parent"
     wrapper.write_text(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -15,22 +14,16 @@ import pytest
 
 from arhiva.samples.batch import BatchOptions, write_batch
 
-from .conftest import REPO
+from .conftest import REPO, free_port
 
 BATCH = "2026-11-22-registratura"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {
         **os.environ,
-        "ARHIVA_PREFECT_PORT": str(_free_port()),
+        "ARHIVA_PREFECT_PORT": str(free_port()),
         "PREFECT_HOME": str(tmp_path_factory.mktemp("prefect-home")),
         "PREFECT_BIN": str(Path(sys.executable).parent / "prefect"),
     }
