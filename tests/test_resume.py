@@ -106,17 +106,18 @@ def test_a_hanging_ocr_times_out_and_only_its_document_is_set_aside(tmp_path: Pa
     src, archive = tmp_path / "lot", tmp_path / "arhiva"
     write_batch(src, BatchOptions(documents=3, max_pages=1, size="a6", seed=17, rotate=False))
     # A fake Tesseract (the real one behind it) that hangs on the first page it is given.
+    # mkdir is atomic, so of two workers starting together only one hangs.
     flag = tmp_path / "hung-once"
     fake = tmp_path / "tesseract-hangs-once"
     fake.write_text(
         f'#!/bin/sh\ncase "$1" in --version|--list-langs) exec tesseract "$@" ;; esac\n'
-        f'if [ ! -e {flag} ]; then touch {flag}; exec sleep 600; fi\nexec tesseract "$@"\n'
+        f'if mkdir {flag} 2>/dev/null; then exec sleep 600; fi\nexec tesseract "$@"\n'
     )
     fake.chmod(0o755)
     env = {
         **os.environ,
         "ARHIVA_TESSERACT_CMD": str(fake),
-        "ARHIVA_TESSERACT_TIMEOUT": "3",
+        "ARHIVA_TESSERACT_TIMEOUT": "8",
         "ARHIVA_WORKERS": "2",
         "PREFECT_HOME": str(tmp_path / "prefect"),
     }
@@ -134,5 +135,5 @@ def test_a_hanging_ocr_times_out_and_only_its_document_is_set_aside(tmp_path: Pa
     assert len(list(iter_document_ids(archive))) == 2  # the batch went on
     (reason_file,) = (archive / "quarantine").rglob("*.quarantine.json")
     record = json.loads(reason_file.read_text())
-    assert record["reason"] == "ocr_failed" and "did not finish within 3 s" in record["message"]
+    assert record["reason"] == "ocr_failed" and "did not finish within 8 s" in record["message"]
     assert subprocess.run(["pgrep", "-f", "sleep 600"], capture_output=True).returncode != 0  # killed
