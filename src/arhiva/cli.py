@@ -607,6 +607,9 @@ def samples(
     blur: Annotated[float, typer.Option(min=0, max=5, help="Blur (Gaussian sigma, pixels).")] = 0.5,
     rotate: Annotated[bool, typer.Option(help="Turn some pages by 90, 180 or 270 degrees.")] = True,
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same batch.")] = 1,
+    bitonal: Annotated[
+        bool, typer.Option(help="Black-and-white pages (G4 TIFF), as a scanner in bitonal mode writes.")
+    ] = False,
 ) -> None:
     """Generate a batch of realistic Romanian administrative scans at 300 dpi, with ground truth.
 
@@ -626,6 +629,7 @@ def samples(
         blur=blur,
         rotate=rotate,
         seed=seed,
+        bitonal=bitonal,
     )
     pages = write_batch(outdir, opts)
     console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")
@@ -659,6 +663,116 @@ def doctor(
         console.print(f"Missing: {', '.join(missing)}.", soft_wrap=True)
         raise typer.Exit(int(ExitCode.missing_dependency))
     console.print("Everything arhiva needs is here.")
+
+
+@app.command()
+def api(
+    archive: ArchiveOpt,
+    index: IndexOpt = None,
+    host: Annotated[
+        str, typer.Option(help="Address to listen on. Keep 127.0.0.1 behind a reverse proxy.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8080,
+    query_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds a search may take before it is answered with 504.")
+    ] = 10.0,
+    rate: Annotated[float, typer.Option(min=0.01, help="Requests per second each key may make.")] = 20.0,
+    burst: Annotated[int, typer.Option(min=1, help="Requests a key may make at once after a pause.")] = 60,
+) -> None:
+    """Serve the portal search API (JSON, OpenAPI at /docs and /openapi.json) and the operator
+    search page (/ui) over this archive and its index.
+
+    Every route but /health needs an API key (`arhiva keys create`). Access logs go to stderr
+    as JSON lines, without keys.
+    """
+    import logging
+
+    import uvicorn
+
+    from arhiva.api.app import create_app
+    from arhiva.api.limits import ApiLimits
+
+    idx = _open_index(archive, index, must_exist=True)
+    limits = ApiLimits(query_timeout_s=query_timeout, rate_per_s=rate, burst=burst)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access = logging.getLogger("arhiva.api.access")
+    access.addHandler(handler)
+    access.setLevel(logging.INFO)
+    access.propagate = False
+    app_ = create_app(archive, index, limits=limits, index=idx)
+    err_console.print(
+        f"arhiva API on http://{host}:{port} ({idx.backend} index); operator page /ui, OpenAPI /docs",
+        soft_wrap=True,
+    )
+    try:
+        uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+    finally:
+        idx.close()
+
+
+keys_app = typer.Typer(
+    help="Manage the API keys of `arhiva api` (stored hashed in ARCHIVE/keys.json).", no_args_is_help=True
+)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("create")
+def keys_create(
+    archive: ArchiveOpt,
+    level: Annotated[
+        str, typer.Option(help="What the key may see: public, internal or restricted (and the levels below).")
+    ],
+    name: Annotated[str, typer.Option(help="Who or what the key is for, e.g. portal-svu.")] = "",
+) -> None:
+    """Create an API key. The key is printed once, as the last line: store it now."""
+    from arhiva.keys import KeyStore
+    from arhiva.schemas.models import AccessLevel
+
+    try:
+        access = AccessLevel(level)
+    except ValueError as exc:
+        raise _fail(f"unknown level {level!r}: use public, internal or restricted", ExitCode.error) from exc
+    if len(name) > 200:
+        raise _fail("the name is longer than 200 characters", ExitCode.error)
+    record, key = KeyStore(archive).create(access, name)
+    err_console.print(f"Created key {record.key_id} ({record.level.value}). It is shown only once:")
+    print(key)
+
+
+@keys_app.command("list")
+def keys_list(archive: ArchiveOpt) -> None:
+    """List the API keys: id, name, level, when created and revoked (never the keys)."""
+    from arhiva.keys import ApiKeyError, KeyStore
+
+    try:
+        keys = KeyStore(archive).list()
+    except ApiKeyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    table = Table(title=f"API keys ({len(keys)})", title_justify="left")
+    for col in ("key id", "name", "level", "created", "revoked"):
+        table.add_column(col)
+    for k in keys:
+        revoked = k.revoked_at.isoformat(timespec="seconds") if k.revoked_at else "-"
+        table.add_row(
+            k.key_id, Text(k.name or "-"), k.level.value, k.created_at.isoformat(timespec="seconds"), revoked
+        )
+    console.print(table)
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (the 12 characters after arh_).")],
+    archive: ArchiveOpt,
+) -> None:
+    """Revoke an API key. A running API refuses it from its next request on."""
+    from arhiva.keys import ApiKeyError, KeyStore
+
+    try:
+        record = KeyStore(archive).revoke(key_id.strip())
+    except ApiKeyError as exc:
+        raise _fail(str(exc), exc.exit_code) from exc
+    console.print(f"Revoked key {record.key_id} ({record.level.value}).")
 
 
 def main() -> None:

@@ -29,10 +29,11 @@ class Settings(BaseSettings):
     )
     max_skew_deg: float = Field(15.0, gt=0, le=45, description="Largest skew angle searched for by deskew.")
     jpeg_quality: int = Field(
-        85,
+        75,
         ge=50,
         le=100,
-        description="JPEG quality of greyscale and colour page images in the PDF/A.",
+        description="JPEG quality of greyscale and colour page images in the PDF/A (bitonal pages are "
+        "lossless CCITT G4).",
     )
     max_image_pixels: int = Field(
         200_000_000, gt=0, description="Pages with more pixels are refused as decompression bombs."

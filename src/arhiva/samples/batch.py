@@ -38,6 +38,13 @@ class BatchOptions:
     blur: float = 0.5
     rotate: bool = True
     seed: int = 1
+    bitonal: bool = False  # black-and-white pages, as a scanner in bitonal mode writes them
+
+
+def _bitonal(img: Image.Image) -> Image.Image:
+    out = img.point(lambda v: 255 if v >= 128 else 0).convert("1")
+    out.info["dpi"] = img.info.get("dpi")
+    return out
 
 
 def _encode(img: Image.Image, fmt: str, dpi: int) -> bytes:
@@ -45,7 +52,8 @@ def _encode(img: Image.Image, fmt: str, dpi: int) -> bytes:
     if fmt == "jpeg":
         img.save(buf, format="JPEG", quality=92, dpi=(dpi, dpi))
     elif fmt == "tiff":
-        img.save(buf, format="TIFF", compression="tiff_lzw", dpi=(dpi, dpi))
+        compression = "group4" if img.mode == "1" else "tiff_lzw"
+        img.save(buf, format="TIFF", compression=compression, dpi=(dpi, dpi))
     else:
         img.save(buf, format="PNG", dpi=(dpi, dpi))
     return buf.getvalue()
@@ -58,10 +66,18 @@ def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePa
     - every third document: one multi-page TIFF;
     - the last document: a JPEG page in a folder with a `manifest.csv` giving its record sheet.
 
+    With `bitonal`, pages are black and white: folder pages are G4 TIFFs (the manifest's
+    document PNG), multi-page files G4 TIFFs.
+
     Each page gets `<name>.gt.txt` (or `<name>.<page>.gt.txt` inside multi-page files) with its
     exact text; `.samples.json` lists every page with its skew and rotation.
     """
     o = options or BatchOptions()
+
+    def render(lines: list[str], style: PageStyle) -> Image.Image:
+        page = render_page(lines, style)
+        return _bitonal(page) if o.bitonal else page
+
     rng = random.Random(o.seed)
     pages: list[SamplePage] = []
     out.mkdir(parents=True, exist_ok=True)
@@ -88,14 +104,14 @@ def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePa
         )
         if kind == "tiff":
             name = f"dosar-{d + 1:03d}.tif"
-            frames = [render_page(lines, st) for lines, st in zip(laid, styles, strict=True)]
+            frames = [render(lines, st) for lines, st in zip(laid, styles, strict=True)]
             buf = io.BytesIO()
             frames[0].save(
                 buf,
                 format="TIFF",
                 save_all=True,
                 append_images=frames[1:],
-                compression="tiff_lzw",
+                compression="group4" if o.bitonal else "tiff_lzw",
                 dpi=(o.dpi, o.dpi),
             )
             atomic.write_bytes(out / name, buf.getvalue())
@@ -105,10 +121,14 @@ def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePa
                 pages.append(SamplePage(name, i, gt, st.skew, st.rotation))
             continue
         folder = f"document-{d + 1:03d}"
-        fmt = "jpeg" if kind == "manifest" else "png"
+        if o.bitonal:
+            fmt = "png" if kind == "manifest" else "tiff"
+        else:
+            fmt = "jpeg" if kind == "manifest" else "png"
+        ext = {"jpeg": "jpg", "png": "png", "tiff": "tif"}[fmt]
         for i, (lines, st) in enumerate(zip(laid, styles, strict=True)):
-            name = f"{folder}/pagina-{i + 1}.{'jpg' if fmt == 'jpeg' else 'png'}"
-            atomic.write_bytes(out / name, _encode(render_page(lines, st), fmt, o.dpi))
+            name = f"{folder}/pagina-{i + 1}.{ext}"
+            atomic.write_bytes(out / name, _encode(render(lines, st), fmt, o.dpi))
             gt = f"{folder}/pagina-{i + 1}.gt.txt"
             atomic.write_text(out / gt, ground_truth(lines))
             pages.append(SamplePage(name, 0, gt, st.skew, st.rotation))
@@ -144,7 +164,7 @@ def write_batch(out: Path, options: BatchOptions | None = None) -> list[SamplePa
                     "public",
                     "permanent",
                 ]
-                w.writerow([f"pagina-{i + 1}.jpg", "d1", *(meta if i == 0 else [""] * len(meta))])
+                w.writerow([f"pagina-{i + 1}.{ext}", "d1", *(meta if i == 0 else [""] * len(meta))])
             atomic.write_text(out / folder / "manifest.csv", buf.getvalue())
     atomic.write_text(
         out / SAMPLES_INDEX, json.dumps([asdict(p) for p in pages], ensure_ascii=False, indent=1)
