@@ -1,0 +1,107 @@
+"""The archive the API tests share: a real ingest of generated one-page scans, built once per
+session (OCR is the slow part), with API keys of every level."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from arhiva.config import Settings
+from arhiva.keys import KeyStore
+from arhiva.samples.render import PageStyle, layout, render_page
+from arhiva.schemas.models import AccessLevel
+
+# Words chosen to survive OCR unchanged; each marked set occurs in one document only.
+DOCUMENTS = {
+    "autorizatie": {
+        "title": "Autorizație de construire nr. 12/2024",
+        "document_type": "autorizație de construire",
+        "issue_date": "2024-03-14",
+        "access_level": "public",
+        "text": [
+            "Autorizație de construire nr. 12 din 14 martie 2024.",
+            "Se emite autorizația de construire pentru imobilul din Șoseaua Olteniței nr. 45, "
+            "sectorul 4, pentru lucrări de consolidare a fațadei.",
+        ],
+    },
+    "hotarare": {
+        "title": "Hotărâre privind reabilitarea școlii nr. 3/2019",
+        "document_type": "hotărâre",
+        "issue_date": "2019-01-10",
+        "access_level": "internal",
+        "text": [
+            "Hotărârea Consiliului Local nr. 3 din 10 ianuarie 2019.",
+            "Se aprobă reabilitarea termică a clădirii școlii gimnaziale din strada Luptătorilor.",
+        ],
+    },
+    "ancheta": {
+        "title": "Anchetă socială nr. 7/2012",
+        "document_type": "anchetă socială",
+        "issue_date": "2012-05-02",
+        "access_level": "restricted",
+        "text": [
+            "Anchetă socială nr. 7 din 2 mai 2012.",
+            "Familia Zăvoianu, domiciliată în strada Fântânica nr. 9, primește ajutor de urgență "
+            "pentru plata chiriei. Venitul lunar declarat este de 850 lei.",
+        ],
+    },
+}
+# A fourth document with no access level anywhere: the ingest must make it restricted.
+UNMARKED_TEXT = [
+    "Cerere de eliberare a unui certificat de atestare fiscală.",
+    "Subsemnatul Popovici Marin solicit certificatul pentru dosarul de pensionare.",
+]
+RESTRICTED_ONLY_WORDS = ("Zavoianu", "Fantanica", "Popovici")
+
+
+@dataclass(frozen=True)
+class ApiArchive:
+    archive: Path
+    keys: dict[str, str]  # level -> key
+    ids: dict[str, str]  # document name (DOCUMENTS key, or 'unmarked') -> document id
+
+
+_built: dict[str, ApiArchive] = {}
+
+
+def _page(text: list[str], path: Path, seed: int) -> None:
+    style = PageStyle(size="a5", seed=seed)
+    lines = layout(text, style)[0]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    render_page(lines, style).save(path, dpi=(300, 300))
+
+
+def api_archive(tmp_path_factory: pytest.TempPathFactory) -> ApiArchive:
+    """Build (once per session) and return the shared archive. Needs the `prefect_api` fixture."""
+    if "archive" in _built:
+        return _built["archive"]
+    from arhiva.archive.package import iter_document_ids, load_document
+    from arhiva.flows.ingest import run_ingest
+
+    root = tmp_path_factory.mktemp("api")
+    src = root / "lot-api"
+    manifest = []
+    for n, (name, doc) in enumerate(DOCUMENTS.items()):
+        _page(doc["text"], src / "dosare" / f"{name}.png", seed=n)
+        entry = {k: v for k, v in doc.items() if k != "text"}
+        manifest.append({"files": [f"{name}.png"], **entry})
+    (src / "dosare" / "manifest.json").write_text(
+        json.dumps({"documents": manifest}, ensure_ascii=False), encoding="utf-8"
+    )
+    _page(UNMARKED_TEXT, src / "cereri" / "cerere.png", seed=9)
+    archive = root / "arhiva"
+    report = run_ingest(src, archive, collection="urbanism", settings=Settings(workers=2))
+    assert report.complete and not report.index_errors, report
+    ids: dict[str, str] = {}
+    for doc_id in iter_document_ids(archive):
+        doc = load_document(archive, doc_id)
+        name = doc.name.rsplit("/", 1)[-1].removesuffix(".png")
+        ids[name if name in DOCUMENTS else "unmarked"] = doc_id
+    assert set(ids) == {*DOCUMENTS, "unmarked"}, ids
+    store = KeyStore(archive)
+    keys = {level.value: store.create(level, f"test-{level.value}")[1] for level in AccessLevel}
+    _built["archive"] = ApiArchive(archive, keys, ids)
+    return _built["archive"]
