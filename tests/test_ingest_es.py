@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from arhiva.archive.package import iter_document_ids, load_document, load_pages
 from arhiva.cli import app
+from arhiva.indexing.elastic import SCHEMA_VERSION
 from arhiva.indexing.folding import fold
 from arhiva.indexing.open import open_index
 from arhiva.samples.batch import BatchOptions, write_batch
@@ -149,7 +150,7 @@ def test_reingest_and_reindex_keep_the_same_records(setup: Setup) -> None:
         assert idx.count_pages() == total_pages and idx.count_documents() == len(setup.docs)
         after = idx.indices()
         assert len(after) == 1 and after != before  # a new versioned index behind the alias
-        assert after[0].startswith(setup.index.rsplit("/", 1)[1] + "-v1-")
+        assert after[0].startswith(f"{setup.index.rsplit('/', 1)[1]}-v{SCHEMA_VERSION}-")
     finally:
         idx.close()
 

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import Counter
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError, helpers
 from elasticsearch import TransportError as EsTransportError
+from elasticsearch.serializer import OrjsonSerializer
 
 from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionError
 from arhiva.indexing.folding import fold
@@ -32,9 +36,14 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_ALIAS = "arhiva-pages"
 MAX_PAGES_PER_HIT = 100
+MAX_FACET_VALUES = 50
+# Bulk requests of at most this many records or bytes (a page record is about 3.5 KB as JSON).
+BULK_CHUNK_RECORDS = 2000
+BULK_CHUNK_BYTES = 8 * 1024 * 1024
+BULK_THREADS = 2
 _SOURCE_FIELDS = [
     "document_id",
     "page",
@@ -61,10 +70,40 @@ def record_id(document_id: str, page: int) -> str:
     return f"{document_id}-{page:05d}"
 
 
+FACET_KEY_SEPARATOR = "\x1f"  # record sheets refuse control characters, so no value holds it
+
+
+def facet_key(collection: str | None, document_type: str | None, access_level: str, year: str | None) -> str:
+    """A page's document-level facet values in one keyword: `=value` when present, empty when
+    absent, joined by the unit separator (in FACET_FIELDS order)."""
+    values = (collection, document_type, access_level, year)
+    return FACET_KEY_SEPARATOR.join("" if v is None else f"={v}" for v in values)
+
+
+def parse_facet_key(key: str) -> dict[str, str | None]:
+    parts = key.split(FACET_KEY_SEPARATOR)
+    return {name: (p[1:] if p else None) for name, p in zip(FACET_FIELDS, parts, strict=True)}
+
+
 def to_source(r: IndexRecord) -> dict[str, Any]:
-    body = r.model_dump(mode="json")
-    body["text_folded"] = fold(r.text)
-    return body
+    """The record as indexed (built by hand: model_dump per page is a large share of a bulk)."""
+    issue_date = r.issue_date.isoformat() if r.issue_date else None
+    return {
+        "document_id": r.document_id,
+        "page": r.page,
+        "title": r.title,
+        "collection": r.collection,
+        "document_type": r.document_type,
+        "issue_date": issue_date,
+        "registration_number": r.registration_number,
+        "access_level": r.access_level.value,
+        "pdf_path": r.pdf_path,
+        "text": r.text,
+        "text_folded": fold(r.text),
+        "facet_key": facet_key(
+            r.collection, r.document_type, r.access_level.value, issue_date and issue_date[:4]
+        ),
+    }
 
 
 def build_query(request: SearchRequest) -> dict[str, Any] | None:
@@ -102,10 +141,49 @@ def _filters(f: SearchFilters) -> list[dict[str, Any]]:
     return out
 
 
+MAX_FACET_GROUPS = 10_000  # facet groups counted in one aggregation; beyond, one per facet
+MAX_WINDOW = 10_000  # index.max_result_window
+# Documents per facet group: below the threshold the count is exact but for hash collisions
+# (64-bit); a lower threshold made the aggregation cheaper in the benchmark (100k pages).
+_DOCUMENTS = {"cardinality": {"field": "document_id", "precision_threshold": 3000}}
+_HIGHLIGHT = {
+    "fields": {
+        "text": {
+            "type": "unified",
+            "matched_fields": ["text", "text_folded"],
+            "number_of_fragments": 1,
+            "fragment_size": 200,
+            "no_match_size": 200,
+            "pre_tags": [MARK_START],
+            "post_tags": [MARK_END],
+        }
+    }
+}
+
+
+@dataclass(frozen=True)
+class _Best:
+    document_id: str
+    page: int
+    score: float
+
+
+@dataclass(frozen=True)
+class _Counted:
+    total: int
+    facets: dict[str, tuple[FacetCount, ...]]
+
+
+def _top_facets(counts: Iterable[tuple[str, int]]) -> tuple[FacetCount, ...]:
+    """Most documents first, then by value; at most 50, as the SQLite index gives them."""
+    ordered = sorted(counts, key=lambda c: (-c[1], c[0]))[:MAX_FACET_VALUES]
+    return tuple(FacetCount(value=v, count=n) for v, n in ordered)
+
+
 def _facet_aggs() -> dict[str, Any]:
-    per_doc = {"documents": {"cardinality": {"field": "document_id", "precision_threshold": 40000}}}
+    per_doc = {"documents": _DOCUMENTS}
     aggs: dict[str, Any] = {
-        name: {"terms": {"field": name, "size": 50}, "aggs": per_doc}
+        name: {"terms": {"field": name, "size": MAX_FACET_VALUES}, "aggs": per_doc}
         for name in FACET_FIELDS
         if name != "year"
     }
@@ -129,7 +207,15 @@ class ElasticIndex:
     def __init__(self, url: str, alias: str = DEFAULT_ALIAS, *, create: bool = True) -> None:
         self.url = url
         self.alias = alias
-        self.es = Elasticsearch(url, request_timeout=60, retry_on_timeout=True, max_retries=3)
+        self.es = Elasticsearch(
+            url,
+            request_timeout=60,
+            retry_on_timeout=True,
+            max_retries=3,
+            serializer=OrjsonSerializer(),
+        )
+        # The counting aggregation of a search runs on this pool, beside the hits requests.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arhiva-es-search")
         try:
             exists = self.es.indices.exists_alias(name=alias)
         except EsTransportError as exc:
@@ -142,11 +228,16 @@ class ElasticIndex:
 
     # -- index management ----------------------------------------------------------------
 
-    def _create_index(self) -> str:
+    def _create_index(self, *, building: bool = False) -> str:
+        """A new versioned index; `building`: not refreshed and translog synced in the background
+        until rebuild() sets the schema's settings back."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
         name = f"{self.alias}-v{SCHEMA_VERSION}-{stamp}"
         definition = index_definition()
-        self.es.indices.create(index=name, settings=definition["settings"], mappings=definition["mappings"])
+        settings = dict(definition["settings"])
+        if building:
+            settings.update({"refresh_interval": "-1", "translog.durability": "async"})
+        self.es.indices.create(index=name, settings=settings, mappings=definition["mappings"])
         return name
 
     def indices(self) -> list[str]:
@@ -175,12 +266,32 @@ class ElasticIndex:
                 "_source": to_source(r),
             }
 
-    def _bulk(self, index: str, records: Iterable[IndexRecord]) -> int:
+    def _bulk(self, index: str, records: Iterable[IndexRecord], *, parallel: bool = False) -> int:
+        """Send the records in bulk requests. `parallel`: two requests in flight at once (what a
+        rebuild uses), so the server indexes one while this process prepares the next."""
+        actions = self._actions(index, records)
+        if parallel:
+            results = helpers.parallel_bulk(
+                self.es,
+                actions,
+                thread_count=BULK_THREADS,
+                queue_size=BULK_THREADS,
+                chunk_size=BULK_CHUNK_RECORDS,
+                max_chunk_bytes=BULK_CHUNK_BYTES,
+                raise_on_error=False,
+            )
+        else:
+            results = helpers.streaming_bulk(
+                self.es,
+                actions,
+                chunk_size=BULK_CHUNK_RECORDS,
+                max_chunk_bytes=BULK_CHUNK_BYTES,
+                raise_on_error=False,
+                max_retries=3,
+            )
         written = 0
         failures: list[str] = []
-        for ok, item in helpers.streaming_bulk(
-            self.es, self._actions(index, records), chunk_size=500, raise_on_error=False, max_retries=3
-        ):
+        for ok, item in results:
             if ok:
                 written += 1
             else:
@@ -209,11 +320,22 @@ class ElasticIndex:
             raise IndexingError(f"Elasticsearch at {self.url} failed to refresh {self.alias}: {exc}") from exc
 
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
-        """Build a new index, then move the alias to it in one atomic `_aliases` call."""
+        """Build a new index, then move the alias to it in one atomic `_aliases` call.
+
+        While it is built nobody searches it, so it is not refreshed and its translog is not
+        synced on every request; both are set back to the schema's settings before the switch."""
         old = self.indices()
-        new = self._create_index()
+        new = self._create_index(building=True)
         try:
-            written = self._bulk(new, (r for _, records in documents for r in records))
+            written = self._bulk(new, (r for _, records in documents for r in records), parallel=True)
+            settings = index_definition()["settings"]
+            self.es.indices.put_settings(
+                index=new,
+                settings={
+                    "refresh_interval": settings["refresh_interval"],
+                    "translog.durability": "request",
+                },
+            )
             self.es.indices.refresh(index=new)
             actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
             actions.append({"add": {"index": new, "alias": self.alias}})
@@ -253,68 +375,158 @@ class ElasticIndex:
         return int(self.es.count(index=self.alias)["count"])
 
     def count_documents(self) -> int:
-        """Counted by Elasticsearch's `cardinality` aggregation: exact for small archives, and
-        beyond a few thousand documents close (a 100,000-page test was off by 2 in 18,154)."""
-        resp = self.es.search(
-            index=self.alias,
-            size=0,
-            aggs={"documents": {"cardinality": {"field": "document_id", "precision_threshold": 40000}}},
-        )
-        return int(resp["aggregations"]["documents"]["value"])
+        """The sum of the documents of every facet group (see search()): exact as long as no
+        combination of collection, type, access level and year holds 3,000 documents or more."""
+        return self._count({"match_all": {}}).total
+
+    # -- search --------------------------------------------------------------------------
+    #
+    # One search is three light requests instead of one heavy one (collapse over every match,
+    # an inner_hits search per hit, cardinality per facet bucket):
+    #   1. counting (on the pool, beside 2 and 3): one `terms` aggregation on facet_key with the
+    #      documents (cardinality of document_id) of each group; totals and facets are sums.
+    #   2. best pages: the top pages by score, no collapse, no total, so Lucene may skip what
+    #      cannot enter the top; the first page of each document is its best.
+    #   3. for the documents of this answer page, in one _msearch: their matching pages (a terms
+    #      aggregation) and the highlighted snippet of each best page.
 
     def search(self, request: SearchRequest) -> SearchResult:
         query = build_query(request)
         if query is None:
             return SearchResult(total_documents=0, hits=())
+        counting = self._pool.submit(self._count, query, facets=request.facets)
+        try:
+            chosen = self._best_pages(query, request.offset, request.limit)
+            hits = self._hits(query, chosen) if chosen else []
+        finally:
+            counted = counting.result()
+        return SearchResult(total_documents=counted.total, hits=tuple(hits), facets=counted.facets)
+
+    def _count(self, query: dict[str, Any], *, facets: bool = True) -> _Counted:
+        resp = self.es.search(
+            index=self.alias,
+            size=0,
+            query=query,
+            track_total_hits=False,
+            aggs={
+                "groups": {
+                    "terms": {"field": "facet_key", "size": MAX_FACET_GROUPS},
+                    "aggs": {"documents": _DOCUMENTS},
+                }
+            },
+        )
+        groups = resp["aggregations"]["groups"]
+        if groups.get("sum_other_doc_count"):
+            return self._count_per_facet(query, facets=facets)
+        total = 0
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
+        for bucket in groups["buckets"]:
+            n = int(bucket["documents"]["value"])
+            total += n
+            for name, value in parse_facet_key(bucket["key"]).items():
+                if value is not None:
+                    counts[name][value] += n
+        if not facets:
+            return _Counted(total, {})
+        return _Counted(total, {name: _top_facets(c.items()) for name, c in counts.items()})
+
+    def _count_per_facet(self, query: dict[str, Any], *, facets: bool) -> _Counted:
+        """More facet groups than one aggregation returns: a cardinality per facet bucket."""
         aggs: dict[str, Any] = {
             "documents": {"cardinality": {"field": "document_id", "precision_threshold": 40000}}
         }
-        if request.facets:
+        if facets:
             aggs.update(_facet_aggs())
+        resp = self.es.search(index=self.alias, size=0, query=query, track_total_hits=False, aggs=aggs)
+        out = {}
+        if facets:
+            for name in FACET_FIELDS:
+                out[name] = _top_facets(
+                    (str(b.get("key_as_string", b["key"])), int(b["documents"]["value"]))
+                    for b in resp["aggregations"][name]["buckets"]
+                )
+        return _Counted(int(resp["aggregations"]["documents"]["value"]), out)
+
+    def _best_pages(self, query: dict[str, Any], offset: int, limit: int) -> list[_Best]:
+        """The best page of each document of the answer page, best first."""
+        wanted = offset + limit
+        size = min(MAX_WINDOW, wanted * 3 + 20)
+        resp = self.es.search(index=self.alias, query=query, size=size, source=False, track_total_hits=False)
+        best: dict[str, _Best] = {}
+        for h in resp["hits"]["hits"]:
+            doc_id, _, page = h["_id"].rpartition("-")
+            if doc_id not in best:
+                best[doc_id] = _Best(doc_id, int(page), float(h["_score"] or 0.0))
+        if len(best) >= wanted or len(resp["hits"]["hits"]) < size:
+            return list(best.values())[offset:wanted]
+        # Documents with many matching pages each filled the window: collapse instead.
         resp = self.es.search(
             index=self.alias,
             query=query,
-            collapse={
-                "field": "document_id",
-                "inner_hits": {
-                    "name": "pages",
-                    "size": MAX_PAGES_PER_HIT,
-                    "_source": ["page"],
-                    "sort": [{"page": "asc"}],
-                },
-            },
-            source=_SOURCE_FIELDS,
-            highlight={
-                "fields": {
-                    "text": {
-                        "type": "unified",
-                        "matched_fields": ["text", "text_folded"],
-                        "number_of_fragments": 1,
-                        "fragment_size": 200,
-                        "no_match_size": 200,
-                        "pre_tags": [MARK_START],
-                        "post_tags": [MARK_END],
-                    }
-                }
-            },
-            from_=request.offset,
-            size=request.limit,
-            aggs=aggs,
+            collapse={"field": "document_id"},
+            from_=offset,
+            size=limit,
+            source=False,
             track_total_hits=False,
         )
-        hits = []
+        out = []
         for h in resp["hits"]["hits"]:
+            doc_id, _, page = h["_id"].rpartition("-")
+            out.append(_Best(doc_id, int(page), float(h["_score"] or 0.0)))
+        return out
+
+    def _hits(self, query: dict[str, Any], chosen: list[_Best]) -> list[SearchHit]:
+        ids = [b.document_id for b in chosen]
+        pages_request = {
+            "size": 0,
+            "query": {"bool": {"filter": [query, {"terms": {"document_id": ids}}]}},
+            "aggs": {
+                "docs": {
+                    "terms": {"field": "document_id", "size": len(ids)},
+                    "aggs": {
+                        "pages": {
+                            "terms": {"field": "page", "size": MAX_PAGES_PER_HIT, "order": {"_key": "asc"}}
+                        }
+                    },
+                }
+            },
+        }
+        snippets_request = {
+            "size": len(chosen),
+            "query": {
+                "bool": {
+                    "must": [query],
+                    "filter": [{"ids": {"values": [record_id(b.document_id, b.page) for b in chosen]}}],
+                }
+            },
+            "_source": _SOURCE_FIELDS,
+            "highlight": _HIGHLIGHT,
+            "track_total_hits": False,
+        }
+        pages_resp, snippets_resp = self.es.msearch(
+            index=self.alias, searches=[{}, pages_request, {}, snippets_request]
+        )["responses"]
+        for resp in (pages_resp, snippets_resp):
+            if "error" in resp:
+                raise IndexingError(f"Elasticsearch at {self.url} failed a search: {resp['error']}")
+        pages = {
+            b["key"]: tuple(int(p["key"]) for p in b["pages"]["buckets"])
+            for b in pages_resp["aggregations"]["docs"]["buckets"]
+        }
+        records = {h["_id"]: h for h in snippets_resp["hits"]["hits"]}
+        hits = []
+        for b in chosen:
+            h = records[record_id(b.document_id, b.page)]
             src = h["_source"]
             fragments = h.get("highlight", {}).get("text", [""])
-            pages = tuple(p["_source"]["page"] for p in h["inner_hits"]["pages"]["hits"]["hits"])
             hits.append(
                 SearchHit(
-                    document_id=src["document_id"],
+                    document_id=b.document_id,
                     title=src["title"],
-                    pages=pages,
+                    pages=pages.get(b.document_id, (b.page,)),
                     snippet=" ".join(fragments[0].split()),
-                    snippet_page=src["page"],
-                    score=round(float(h["_score"] or 0.0), 4),
+                    snippet_page=b.page,
+                    score=round(b.score, 4),
                     collection=src.get("collection"),
                     document_type=src.get("document_type"),
                     issue_date=src.get("issue_date"),
@@ -322,19 +534,8 @@ class ElasticIndex:
                     pdf_path=src["pdf_path"],
                 )
             )
-        facets = {}
-        if request.facets:
-            for name in FACET_FIELDS:
-                buckets = resp["aggregations"][name]["buckets"]
-                counts = [
-                    FacetCount(
-                        value=str(b.get("key_as_string", b["key"])), count=int(b["documents"]["value"])
-                    )
-                    for b in buckets
-                ]
-                facets[name] = tuple(sorted(counts, key=lambda c: (-c.count, c.value)))
-        total = int(resp["aggregations"]["documents"]["value"])
-        return SearchResult(total_documents=total, hits=tuple(hits), facets=facets)
+        return hits
 
     def close(self) -> None:
+        self._pool.shutdown(wait=True)
         self.es.close()
