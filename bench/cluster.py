@@ -65,7 +65,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import arhiva
-from bench.ingest import _git_describe, _tesseract_version, generate, run_ingest
+from bench.ingest import generate, run_ingest
+from bench.measure import git_describe, tesseract_version
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BIN = Path(sys.executable).parent
@@ -443,9 +444,9 @@ def main(argv: list[str] | None = None) -> None:
         ratio_dask_to_local_pages_per_min_excl_overhead=excl,
         arhiva_version=arhiva.__version__,
         dask_version=distributed.__version__,
-        tesseract_version=_tesseract_version(),
+        tesseract_version=tesseract_version(),
         python=f"{platform.python_implementation()} {platform.python_version()}",
-        git=_git_describe(),
+        git=git_describe(),
     )
     worker_names = {f"worker-{n + 1}" for n in range(results.dask_workers)}
     if set(dask.tesseract_runs_by_process) != worker_names:

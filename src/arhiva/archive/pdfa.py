@@ -9,6 +9,7 @@ and the file is made PDF/A by its output intent and XMP.
 from __future__ import annotations
 
 import io
+import re
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,10 +23,11 @@ from PIL import Image, ImageCms
 from arhiva.errors import PdfaError
 from arhiva.ocr.text import CEDILLA_TO_COMMA
 
-_TEXT_OPERATORS = {"Tj", "TJ", "'", '"'}
-# Tesseract's glyphless font maps character codes to Unicode one to one (UTF-16BE), so the
-# cedilla letters can be swapped for the comma-below ones inside its strings.
-_CODE_SWAPS = {a.encode("utf-16-be"): b.encode("utf-16-be") for a, b in CEDILLA_TO_COMMA.items()}
+# Tesseract's glyphless font maps character codes to Unicode one to one (UTF-16BE), and its text
+# layer writes every string in hex: the cedilla letters can be swapped for the comma-below ones
+# code unit by code unit inside those hex strings, without parsing the content stream.
+_HEX_SWAPS = {f"{ord(a):04X}".encode(): f"{ord(b):04X}".encode() for a, b in CEDILLA_TO_COMMA.items()}
+_HEX_STRING = re.compile(rb"(?<!<)<([0-9A-Fa-f]*)>(?!>)")
 
 
 @dataclass(frozen=True)
@@ -39,31 +41,20 @@ def srgb_profile() -> bytes:
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
 
 
-def _swap_codes(data: bytes) -> bytes:
-    out = bytearray()
-    for i in range(0, len(data) - 1, 2):
-        pair = data[i : i + 2]
-        out += _CODE_SWAPS.get(pair, pair)
-    if len(data) % 2:
-        out += data[-1:]
-    return bytes(out)
-
-
-def _fix_operand(o: object) -> object:
-    if isinstance(o, pikepdf.String):
-        return pikepdf.String(_swap_codes(bytes(o)))
-    if isinstance(o, pikepdf.Array):
-        return pikepdf.Array([_fix_operand(item) for item in o])
-    return o
+def _swap_hex(match: re.Match[bytes]) -> bytes:
+    hexdigits = match.group(1).upper()
+    if len(hexdigits) % 4:
+        return match.group(0)  # not UTF-16 code units: leave it alone
+    units = (hexdigits[i : i + 4] for i in range(0, len(hexdigits), 4))
+    return b"<" + b"".join(_HEX_SWAPS.get(u, u) for u in units) + b">"
 
 
 def _fix_text_layer(pdf: pikepdf.Pdf, page: pikepdf.Page) -> None:
     """Replace ş ţ Ş Ţ by ș ț Ș Ț in the invisible text, so copy-paste and search agree."""
-    fixed = [
-        ([_fix_operand(o) for o in operands] if str(op) in _TEXT_OPERATORS else operands, op)
-        for operands, op in pikepdf.parse_content_stream(page)
-    ]
-    page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(fixed))
+    contents = page.obj.Contents
+    streams = list(contents) if isinstance(contents, pikepdf.Array) else [contents]
+    data = b"\n".join(s.read_bytes() for s in streams)
+    page.obj.Contents = pdf.make_stream(_HEX_STRING.sub(_swap_hex, data))
 
 
 def flatten_paper(gray: np.ndarray) -> np.ndarray:
