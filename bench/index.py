@@ -21,7 +21,9 @@ What is measured, for each backend, on the same synthetic pages:
    cedilla spelling, upper case, phrases, prefixes, rare, common and absent words, and filters on
    collection, access level and issue date) each run once to warm up, then `--runs` times (10),
    through `index.search(SearchRequest(...))` with the request defaults the portal uses (20
-   documents a page, facets on). p50 and p95 are taken over all timed runs of all queries; the
+   documents a page, facets on). Before each timed run (untimed) Elasticsearch's shard request
+   cache is cleared, so a repeated query is not answered from it: the figures are those of
+   queries not asked before (OS file cache and Lucene's caches stay warm). p50 and p95 are taken over all timed runs of all queries; the
    mean number of documents found (`total_documents`) shows the queries are not empty, and
    per-query figures are printed so the two backends' answers can be compared.
 3. **Size on disk.** SQLite: the index file (plus its WAL and shared-memory files, if any).
@@ -29,8 +31,8 @@ What is measured, for each backend, on the same synthetic pages:
    may still change it).
 
 SQLite lives in a temporary folder, removed at the end. Elasticsearch is `--es-url`, or by
-default a node started with `scripts/elasticsearch start` on port `--es-port` (9260) and stopped
-at the end; the index lives behind a fresh alias `bench-<random>`, and its indices are deleted at
+default a node started with `scripts/elasticsearch start` on port `--es-port` (9260) with a
+`--es-heap` Java heap (2g) and stopped at the end; the index lives behind a fresh alias `bench-<random>`, and its indices are deleted at
 the end either way.
 
 Caveats: the synthetic text is more repetitive than real OCR (fixed boilerplate, no OCR errors),
@@ -49,6 +51,7 @@ import os
 import platform
 import random
 import re
+import resource
 import secrets
 import shutil
 import sqlite3
@@ -342,14 +345,26 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
 
 
+def clear_result_cache(index: SearchIndex) -> None:
+    """Forget answers the backend keeps for repeated requests (Elasticsearch's shard request
+    cache, which holds the counting aggregation of a search), so that a timed run costs what a
+    query not asked before costs. SQLite keeps no answers."""
+    from arhiva.indexing.elastic import ElasticIndex
+
+    if isinstance(index, ElasticIndex):
+        index.es.indices.clear_cache(index=index.alias, request=True)
+
+
 def run_queries(index: SearchIndex, runs: int) -> tuple[list[QueryResult], list[float]]:
-    """Every query once to warm up, then `runs` times; returns per-query figures and all timings."""
+    """Every query once to warm up, then `runs` times, each after clear_result_cache() (not
+    timed); returns per-query figures and all timings."""
     per_query: list[QueryResult] = []
     every: list[float] = []
     for q in QUERIES:
         found = index.search(q.request).total_documents  # warm-up
         timings: list[float] = []
         for _ in range(runs):
+            clear_result_cache(index)
             t0 = time.perf_counter()
             index.search(q.request)
             timings.append((time.perf_counter() - t0) * 1000)
@@ -493,9 +508,9 @@ def run_elastic(url: str, pages: int, seed: int, runs: int, generator_s: float) 
         index.close()
 
 
-def es_script(command: str, port: int) -> str:
+def es_script(command: str, port: int, heap: str = "2g") -> str:
     """Run scripts/elasticsearch; returns the last line it printed (the URL, for start)."""
-    env = {**os.environ, "ARHIVA_ES_PORT": str(port)}
+    env = {**os.environ, "ARHIVA_ES_PORT": str(port), "ARHIVA_ES_HEAP": heap}
     proc = subprocess.run([str(ES_SCRIPT), command], env=env, stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise SystemExit(f"`ARHIVA_ES_PORT={port} {ES_SCRIPT} {command}` failed ({proc.returncode})")
@@ -515,6 +530,8 @@ class Results:
     cpu_count: int
     load_1min_at_start: float
     load_1min_at_end: float
+    # peak resident memory of this process (generator, client, SQLite), after every backend
+    max_rss_mb: float
     generator: GeneratorStats
     backends: list[BackendResult]
     arhiva_version: str
@@ -576,13 +593,17 @@ def summary_table(results: list[BackendResult]) -> str:
 def query_table(results: list[BackendResult]) -> str:
     header = ["query"]
     for r in results:
-        header += [f"{r.backend} docs", f"{r.backend} p50 ms"]
+        header += [f"{r.backend} docs", f"{r.backend} p50 ms", f"{r.backend} p95 ms"]
     rows = []
     for i, q in enumerate(QUERIES):
-        shown = q.request.query + (" +filters" if q.request.filters != SearchFilters() else "")
+        shown = f"{q.label}: {q.request.query}"
         row = [shown]
         for r in results:
-            row += [str(r.queries[i].documents_found), f"{r.queries[i].p50_ms:.1f}"]
+            row += [
+                str(r.queries[i].documents_found),
+                f"{r.queries[i].p50_ms:.1f}",
+                f"{r.queries[i].p95_ms:.1f}",
+            ]
         rows.append(row)
     return _table(header, rows)
 
@@ -601,6 +622,7 @@ def main(argv: list[str] | None = None) -> None:
         "--es-url", help="an Elasticsearch node to use; default: start one with scripts/elasticsearch"
     )
     parser.add_argument("--es-port", type=int, default=9260, help="port of the node started [9260]")
+    parser.add_argument("--es-heap", default="2g", help="Java heap of the node started [2g]")
     args = parser.parse_args(argv)
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     if not backends or any(b not in BACKENDS for b in backends):
@@ -629,7 +651,7 @@ def main(argv: list[str] | None = None) -> None:
         try:
             if not url:
                 print(f"starting Elasticsearch on port {args.es_port} ...", flush=True)
-                url = es_script("start", args.es_port)
+                url = es_script("start", args.es_port, args.es_heap)
                 started = True
             results.append(run_elastic(url, args.pages, args.seed, args.runs, gen.seconds))
         finally:
@@ -644,6 +666,7 @@ def main(argv: list[str] | None = None) -> None:
         cpu_count=os.cpu_count() or 1,
         load_1min_at_start=round(load_at_start, 2),
         load_1min_at_end=round(os.getloadavg()[0], 2),
+        max_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         generator=gen,
         backends=results,
         arhiva_version=arhiva.__version__,
@@ -659,7 +682,7 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"versions: {'; '.join(r.server_version for r in results)}; "
         f"1-min load average {report.load_1min_at_start:.2f} at start, {report.load_1min_at_end:.2f} at end; "
-        f"{report.cpu_count} CPUs"
+        f"{report.cpu_count} CPUs; peak RSS of this process {report.max_rss_mb:.0f} MB"
     )
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
