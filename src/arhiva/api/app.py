@@ -13,11 +13,10 @@ import datetime as dt
 import logging
 import re
 import threading
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from elasticsearch import TransportError as EsTransportError
 from fastapi import Depends, FastAPI, Request
@@ -32,7 +31,7 @@ from arhiva.api.thumbs import THUMB_WIDTH, thumbnail
 from arhiva.archive.package import PDF_NAME, load_document, package_dir
 from arhiva.errors import IndexingError
 from arhiva.indexing.base import SearchIndex
-from arhiva.indexing.open import open_index
+from arhiva.indexing.open import check_location, open_index
 from arhiva.keys import ApiKey, KeyStore, visible_levels
 from arhiva.schemas.models import AccessLevel, ArchivedDocument, DocumentMetadata
 from arhiva.schemas.search import FACET_FIELDS, SearchRequest, SearchResult
@@ -42,7 +41,6 @@ log = logging.getLogger("arhiva.api")
 SESSION_COOKIE = "arhiva_key"
 MAX_RESULT_WINDOW = 10_000  # offset + limit; Elasticsearch's index.max_result_window
 _DOCUMENT_ID = re.compile(r"^[0-9a-f]{64}$")
-T = TypeVar("T")
 
 
 # -- errors ------------------------------------------------------------------------------------
@@ -135,21 +133,47 @@ def document_info(doc: ArchivedDocument) -> DocumentInfo:
 class Service:
     """What the routes share: the archive, the index, the keys and the limits."""
 
-    def __init__(self, archive: Path, index: SearchIndex, limits: ApiLimits, *, owns_index: bool) -> None:
+    def __init__(
+        self, archive: Path, index_location: str | None, limits: ApiLimits, index: SearchIndex | None = None
+    ) -> None:
         self.archive = archive
-        self.index = index
+        self.index_location = index_location
         self.limits = limits
-        self.owns_index = owns_index
+        self.owns_index = index is None
+        self._index = index
         self.keys = KeyStore(archive)
         self.buckets = TokenBucket(limits.rate_per_s, limits.burst)
-        self._pool = ThreadPoolExecutor(max_workers=limits.search_threads, thread_name_prefix="arhiva-search")
+        self._pool: ThreadPoolExecutor | None = None
         self._pending = 0
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
+
+    @property
+    def index(self) -> SearchIndex:
+        """The index, opened at first use (and again after a shutdown, if the app is restarted)."""
+        with self._open_lock:
+            if self._index is None:
+                self._index = open_index(self.archive, self.index_location)
+            return self._index
+
+    def _executor(self) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=self.limits.search_threads, thread_name_prefix="arhiva-search"
+                )
+            return self._pool
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
-        if self.owns_index:
-            self.index.close()
+        with self._lock, self._open_lock:
+            pool, self._pool = self._pool, None
+            index = self._index if self.owns_index else None
+            if self.owns_index:
+                self._index = None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+        if index is not None:
+            index.close()
 
     # -- callers -------------------------------------------------------------------------
 
@@ -182,8 +206,8 @@ class Service:
 
     # -- the index, bounded in time --------------------------------------------------------
 
-    async def call_index(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking index call in the search threads, bounded by the query timeout.
+    async def call_index(self, method: str, *args: Any) -> Any:
+        """Run a blocking index method in the search threads, bounded by the query timeout.
 
         A call that times out keeps its thread until the backend returns, so the number of
         calls running or waiting is capped: beyond it, new calls get a 503 at once."""
@@ -194,7 +218,7 @@ class Service:
                 )
             self._pending += 1
         try:
-            future = self._pool.submit(fn, *args)
+            future = self._executor().submit(lambda: getattr(self.index, method)(*args))
         except BaseException:
             self._done(None)
             raise
@@ -240,7 +264,7 @@ class Service:
         scoped = request.model_copy(
             update={"filters": request.filters.model_copy(update={"access_level": levels})}
         )
-        result = await self.call_index(self.index.search, scoped)
+        result: SearchResult = await self.call_index("search", scoped)
         # Defence in depth: the backend was given the filter, and nothing above it gets out.
         hits = tuple(h for h in result.hits if h.access_level in levels)
         if len(hits) != len(result.hits):
@@ -321,10 +345,8 @@ def create_app(
         ),
         lifespan=lifespan,
     )
-    owns = index is None
-    app.state.service = Service(
-        archive, index or open_index(archive, index_location), limits, owns_index=owns
-    )
+    check_location(index_location)
+    app.state.service = Service(archive, index_location, limits, index)
 
     @app.exception_handler(Problem)
     async def _problem(_: Request, exc: Problem) -> JSONResponse:
@@ -341,7 +363,7 @@ def create_app(
     async def health(service: ServiceDep) -> Health:
         """Whether the service and its index answer. Needs no key and says nothing about documents."""
         try:
-            await service.call_index(service.index.has_document, "0" * 64)
+            await service.call_index("has_document", "0" * 64)
         except Problem as p:
             raise Problem(503, "index_unavailable", "the search index cannot be reached") from p
         return Health(status="ok", backend=service.index.backend, version=__version__)
