@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from arhiva.indexing.base import DocumentRecords, IndexVersionError
+from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionError
 from arhiva.indexing.query import parse_query, to_fts5
 from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
@@ -28,26 +29,32 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 INDEX_FILE = "index.sqlite"
 MAX_PAGES_PER_HIT = 100
+MAX_FACET_VALUES = 50
+DEFAULT_CACHE_SIZE = -2000  # SQLite's default page cache: 2 MB
+REBUILD_CACHE_KIB = 256 * 1024  # a rebuild merges full-text segments in a 256 MB cache
+# A page's row id is its document's number shifted left by PAGE_BITS, plus the page number:
+# the full-text index alone then tells which document a match is on, without a join.
+PAGE_BITS = 16
+MAX_PAGE = (1 << PAGE_BITS) - 1
 
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE pages (
-    id INTEGER PRIMARY KEY,
-    document_id TEXT NOT NULL,
-    page INTEGER NOT NULL,
+CREATE TABLE documents (
+    doc INTEGER PRIMARY KEY,
+    document_id TEXT NOT NULL UNIQUE,
     title TEXT NOT NULL,
     collection TEXT,
     document_type TEXT,
     issue_date TEXT,
+    year TEXT,
     registration_number TEXT,
     access_level TEXT NOT NULL,
-    pdf_path TEXT NOT NULL,
-    text TEXT NOT NULL,
-    UNIQUE (document_id, page)
+    pdf_path TEXT NOT NULL
 );
+CREATE TABLE pages (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE VIRTUAL TABLE pages_fts USING fts5(
     text, content='pages', content_rowid='id',
     tokenize='unicode61 remove_diacritics 2'
@@ -64,30 +71,50 @@ DROP TRIGGER IF EXISTS pages_ai;
 DROP TRIGGER IF EXISTS pages_ad;
 DROP TABLE IF EXISTS pages_fts;
 DROP TABLE IF EXISTS pages;
+DROP TABLE IF EXISTS documents;
 DROP TABLE IF EXISTS meta;
 """
-_INSERT = (
-    "INSERT INTO pages (document_id, page, title, collection, document_type, issue_date,"
-    " registration_number, access_level, pdf_path, text) VALUES (?,?,?,?,?,?,?,?,?,?)"
+_INSERT_DOCUMENT = (
+    "INSERT INTO documents (document_id, title, collection, document_type, issue_date, year,"
+    " registration_number, access_level, pdf_path) VALUES (?,?,?,?,?,?,?,?,?)"
+)
+_UPDATE_DOCUMENT = (
+    "UPDATE documents SET title=?, collection=?, document_type=?, issue_date=?, year=?,"
+    " registration_number=?, access_level=?, pdf_path=? WHERE doc=?"
+)
+_INSERT_PAGE = "INSERT INTO pages (id, text) VALUES (?, ?)"
+# Per search: the matching documents, each with its best rank, best page and matching pages.
+_HITS_TABLE = (
+    "CREATE TEMP TABLE IF NOT EXISTS hits (doc INTEGER PRIMARY KEY, best REAL, best_page INTEGER,"
+    " pages TEXT, collection TEXT, document_type TEXT, access_level TEXT, year TEXT)"
 )
 
 
-def _row(r: IndexRecord) -> tuple[Any, ...]:
+def _metadata(r: IndexRecord) -> tuple[Any, ...]:
+    issue_date = r.issue_date.isoformat() if r.issue_date else None
     return (
-        r.document_id,
-        r.page,
         r.title,
         r.collection,
         r.document_type,
-        r.issue_date.isoformat() if r.issue_date else None,
+        issue_date,
+        issue_date[:4] if issue_date else None,
         r.registration_number,
         r.access_level.value,
         r.pdf_path,
-        r.text,
     )
 
 
+def _page_rows(doc: int, records: list[IndexRecord]) -> list[tuple[int, str]]:
+    rows = []
+    for r in records:
+        if not 1 <= r.page <= MAX_PAGE:
+            raise IndexingError(f"{r.document_id}: page {r.page} is outside 1..{MAX_PAGE}")
+        rows.append(((doc << PAGE_BITS) | r.page, r.text))
+    return rows
+
+
 def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
+    """Conditions on `documents`, and their arguments."""
     clauses: list[str] = []
     args: list[Any] = []
     for column, values in (
@@ -96,15 +123,15 @@ def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
         ("access_level", [v.value for v in filters.access_level]),
     ):
         if values:
-            clauses.append(f"p.{column} IN ({','.join('?' * len(values))})")
+            clauses.append(f"{column} IN ({','.join('?' * len(values))})")
             args += list(values)
     if filters.date_from:
-        clauses.append("p.issue_date >= ?")
+        clauses.append("issue_date >= ?")
         args.append(filters.date_from.isoformat())
     if filters.date_to:
-        clauses.append("p.issue_date <= ?")
+        clauses.append("issue_date <= ?")
         args.append(filters.date_to.isoformat())
-    return "".join(f" AND {c}" for c in clauses), args
+    return " AND ".join(clauses), args
 
 
 def _statements(script: str) -> list[str]:
@@ -161,14 +188,41 @@ class SqliteIndex:
                 "run `arhiva reindex` to rebuild it from the archive"
             )
 
+    def _write_document(self, document_id: str, records: list[IndexRecord], *, fresh: bool) -> None:
+        """Inside a transaction: the document's row and its pages, replacing what it had.
+        `fresh`: the index was just emptied, nothing to replace."""
+        row = (
+            None
+            if fresh
+            else self._db.execute(
+                "SELECT doc FROM documents WHERE document_id = ?", (document_id,)
+            ).fetchone()
+        )
+        if row is not None:
+            doc = int(row[0])
+            self._db.execute(
+                "DELETE FROM pages WHERE id BETWEEN ? AND ?",
+                (doc << PAGE_BITS, (doc << PAGE_BITS) | MAX_PAGE),
+            )
+            if not records:
+                self._db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
+                return
+            self._db.execute(_UPDATE_DOCUMENT, (*_metadata(records[0]), doc))
+        elif not records:
+            return
+        else:
+            doc = int(
+                self._db.execute(_INSERT_DOCUMENT, (document_id, *_metadata(records[0]))).lastrowid or 0
+            )
+        self._db.executemany(_INSERT_PAGE, _page_rows(doc, records))
+
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         self._check_version()
-        rows = [_row(r) for r in records]
+        rows = list(records)
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
-                self._db.execute("DELETE FROM pages WHERE document_id = ?", (document_id,))
-                self._db.executemany(_INSERT, rows)
+                self._write_document(document_id, rows, fresh=False)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -179,18 +233,21 @@ class SqliteIndex:
         """One transaction: readers see the old index until the new one is committed."""
         written = 0
         with self._lock:
+            self._db.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in _statements(_DROP + _TABLES):
                     self._db.execute(statement)
                 self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
-                for _, records in documents:
-                    self._db.executemany(_INSERT, [_row(r) for r in records])
+                for document_id, records in documents:
+                    self._write_document(document_id, records, fresh=True)
                     written += len(records)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+            finally:
+                self._db.execute(f"PRAGMA cache_size = {DEFAULT_CACHE_SIZE}")
             self.schema_version = SCHEMA_VERSION
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return written
@@ -200,12 +257,12 @@ class SqliteIndex:
 
     def has_document(self, document_id: str) -> bool:
         with self._lock:
-            row = self._db.execute("SELECT 1 FROM pages WHERE document_id = ? LIMIT 1", (document_id,))
+            row = self._db.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,))
             return row.fetchone() is not None
 
     def document_ids(self) -> Iterator[str]:
         with self._lock:
-            rows = self._db.execute("SELECT DISTINCT document_id FROM pages").fetchall()
+            rows = self._db.execute("SELECT document_id FROM documents").fetchall()
         yield from (r[0] for r in rows)
 
     def count_pages(self) -> int:
@@ -214,71 +271,101 @@ class SqliteIndex:
 
     def count_documents(self) -> int:
         with self._lock:
-            return int(self._db.execute("SELECT count(DISTINCT document_id) FROM pages").fetchone()[0])
+            return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One full-text pass into a temporary table; totals, groups and facets come from it."""
+        """One full-text pass, grouped per document into a temporary table (document number,
+        best rank and page, matching pages, facet values); totals, the answer page and facets
+        come from that table. The document of a match is its row id shifted right, so the
+        pass reads nothing but the full-text index."""
         self._check_version()
         terms = parse_query(request.query)
         if not terms:
             return SearchResult(total_documents=0, hits=())
         match = to_fts5(terms)
         where, args = _where(request.filters)
+        only = f" AND rowid >> {PAGE_BITS} IN (SELECT doc FROM documents WHERE {where})" if where else ""
         with self._lock:
-            self._db.execute(
-                "CREATE TEMP TABLE IF NOT EXISTS hits (id INTEGER, document_id TEXT, page INTEGER, rank REAL,"
-                " collection TEXT, document_type TEXT, access_level TEXT, year TEXT)"
-            )
+            self._db.execute(_HITS_TABLE)
             self._db.execute("DELETE FROM temp.hits")
-            self._db.execute(
-                "INSERT INTO temp.hits SELECT p.id, p.document_id, p.page, bm25(pages_fts), p.collection,"
-                " p.document_type, p.access_level, substr(p.issue_date, 1, 4) FROM pages_fts"
-                f" JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ?{where}",
-                (match, *args),
-            )
-            total = self._db.execute("SELECT count(DISTINCT document_id) FROM temp.hits").fetchone()[0]
-            # With min(), SQLite takes the other bare columns (id) from the row holding the minimum.
-            groups = self._db.execute(
-                "SELECT document_id, min(rank) AS best, id, group_concat(page) FROM temp.hits"
-                " GROUP BY document_id ORDER BY best, document_id LIMIT ? OFFSET ?",
-                (request.limit, request.offset),
-            ).fetchall()
-            hits = [self._hit(match, *g) for g in groups]
-            facets = self._facets() if request.facets else {}
-            self._db.execute("DELETE FROM temp.hits")
-        return SearchResult(total_documents=int(total), hits=tuple(hits), facets=facets)
+            try:
+                # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
+                self._db.execute(
+                    "INSERT INTO temp.hits SELECT m.doc, m.best, m.page, m.pages, d.collection,"
+                    " d.document_type, d.access_level, d.year FROM ("
+                    f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page,"
+                    f" group_concat(id & {MAX_PAGE}) AS pages FROM ("
+                    # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed)
+                    f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+                    "  LIMIT -1"
+                    " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc",
+                    (match, *args),
+                )
+                total = int(self._db.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
+                groups = self._db.execute(
+                    "SELECT h.best, h.best_page, h.pages, d.* FROM temp.hits h JOIN documents d ON d.doc = h.doc"
+                    " ORDER BY h.best, d.document_id LIMIT ? OFFSET ?",
+                    (request.limit, request.offset),
+                ).fetchall()
+                hits = [self._hit(match, *g) for g in groups]
+                facets = self._facets() if request.facets else {}
+            finally:
+                self._db.execute("DELETE FROM temp.hits")
+        return SearchResult(total_documents=total, hits=tuple(hits), facets=facets)
 
-    def _hit(self, match: str, document_id: str, best: float, best_id: int, pages: str) -> SearchHit:
-        row = self._db.execute(
-            f"SELECT p.page, p.title, p.collection, p.document_type, p.issue_date, p.access_level, p.pdf_path, "
-            f"snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 24) "
-            "FROM pages_fts JOIN pages p ON p.id = pages_fts.rowid WHERE pages_fts MATCH ? AND p.id = ?",
-            (match, best_id),
+    def _hit(
+        self,
+        match: str,
+        best: float,
+        best_page: int,
+        pages: str,
+        doc: int,
+        document_id: str,
+        title: str,
+        collection: str | None,
+        document_type: str | None,
+        issue_date: str | None,
+        _year: str | None,
+        _registration_number: str | None,
+        access_level: str,
+        pdf_path: str,
+    ) -> SearchHit:
+        (snippet,) = self._db.execute(
+            f"SELECT snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 24) FROM pages_fts"
+            " WHERE pages_fts MATCH ? AND rowid = ?",
+            (match, (doc << PAGE_BITS) | best_page),
         ).fetchone()
-        page, title, collection, doc_type, issue_date, access, pdf_path, snippet = row
         return SearchHit(
             document_id=document_id,
             title=title,
             pages=tuple(sorted(int(p) for p in pages.split(",")))[:MAX_PAGES_PER_HIT],
             snippet=" ".join(snippet.split()),
-            snippet_page=page,
+            snippet_page=best_page,
             score=round(-best, 4),
             collection=collection,
-            document_type=doc_type,
+            document_type=document_type,
             issue_date=issue_date,
-            access_level=access,
+            access_level=access_level,
             pdf_path=pdf_path,
         )
 
     def _facets(self) -> dict[str, tuple[FacetCount, ...]]:
-        facets = {}
-        for name in FACET_FIELDS:
-            rows = self._db.execute(
-                f"SELECT {name} AS v, count(DISTINCT document_id) AS n FROM temp.hits WHERE v IS NOT NULL"
-                " GROUP BY v ORDER BY n DESC, v LIMIT 50"
-            ).fetchall()
-            facets[name] = tuple(FacetCount(value=str(v), count=int(n)) for v, n in rows)
-        return facets
+        """Documents per combination of facet values in one pass, then summed per facet."""
+        counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
+        rows = self._db.execute(
+            "SELECT collection, document_type, access_level, year, count(*) FROM temp.hits GROUP BY 1, 2, 3, 4"
+        )
+        for *values, n in rows:
+            for name, value in zip(FACET_FIELDS, values, strict=True):
+                if value is not None:
+                    counts[name][str(value)] += n
+        return {
+            name: tuple(
+                FacetCount(value=v, count=n)
+                for v, n in sorted(c.items(), key=lambda i: (-i[1], i[0]))[:MAX_FACET_VALUES]
+            )
+            for name, c in counts.items()
+        }
 
     def close(self) -> None:
         with self._lock:
