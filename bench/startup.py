@@ -66,7 +66,12 @@ def prefect_per_task(tasks: int) -> tuple[float, float, float, float]:
     try:
         script = tmp / "flow.py"
         script.write_text(_FLOW)
-        env = {**os.environ, "PREFECT_HOME": str(tmp / "home"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+        env = {
+            **os.environ,
+            "PREFECT_HOME": str(tmp / "home"),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",  # as arhiva sets it
+        }
         env.pop("PREFECT_API_URL", None)
         workers = str((os.cpu_count() or 1) + 1)
         timed_run([sys.executable, str(script), "0", workers], env)  # creates the database

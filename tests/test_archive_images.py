@@ -11,7 +11,7 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from arhiva.archive.pdfa import PdfPage, build_pdfa, flatten_paper
+from arhiva.archive.pdfa import build_page_pdf, build_pdfa, flatten_paper
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
@@ -53,7 +53,7 @@ def _archive_one(tmp: Path, img: Image.Image, name: str) -> tuple[Path, Path, Pa
     prepared = prepare(src.parent, ref, 1, tmp / "work", settings)
     ocred = recognise(prepared, settings)
     out = tmp / f"{name}.pdf"
-    build_pdfa([PdfPage(Path(prepared.image_path), Path(ocred.text_layer_pdf), prepared.dpi)], _xmp(), out)
+    build_pdfa([Path(ocred.page_pdf)], _xmp(), out)
     (tmp / f"{name}.txt").write_text(ocred.text, encoding="utf-8")
     return Path(prepared.image_path), tmp / f"{name}.txt", out
 
@@ -136,6 +136,33 @@ def test_jpeg_quality_setting_changes_the_greyscale_size(tmp_path: Path, quality
         with pikepdf.new() as blank:
             blank.add_blank_page(page_size=(grey.width * 72 / 300, grey.height * 72 / 300))
             blank.save(text_layer)
-        build_pdfa([PdfPage(src, text_layer, 300)], _xmp(), out, jpeg_quality=q)
+        build_page_pdf(src, text_layer, 300, tmp_path / "page.pdf", jpeg_quality=q)
+        build_pdfa([tmp_path / "page.pdf"], _xmp(), out)
         sizes[q] = _only_image(out)[1]
     assert (sizes[quality] < sizes[75]) == (quality < 75)
+
+
+def test_a_long_document_is_joined_in_parts_and_stays_valid(tmp_path: Path) -> None:
+    """More pages than may be open at once: joined in parts, every page in order, valid PDF/A."""
+    text_layer = tmp_path / "blank.pdf"
+    with pikepdf.new() as blank:
+        blank.add_blank_page(page_size=(72, 72))
+        blank.save(text_layer)
+    pages = []
+    for n in range(11):
+        img = Image.new("L", (300, 300), 240)
+        img.paste(n * 20, (10 * n, 10, 10 * n + 10, 290))  # a bar whose place and shade say which page
+        src = tmp_path / f"p{n}.tif"
+        img.save(src)
+        build_page_pdf(src, text_layer, 300, tmp_path / f"p{n}.pdf")
+        pages.append(tmp_path / f"p{n}.pdf")
+    out = tmp_path / "long.pdf"
+    build_pdfa(pages, _xmp(), out, open_pages=3)
+    assert verapdf(out) == {str(out): "PASS"}, verapdf_details(out)
+    with pikepdf.open(out) as pdf:
+        assert len(pdf.pages) == 11
+        for n, pg in enumerate(pdf.pages):
+            (image,) = pg.get_images().values()
+            arr = np.asarray(pikepdf.PdfImage(image).as_pil_image())
+            assert abs(int(arr[150, 10 * n + 5]) - n * 20) <= 12  # JPEG may shift a shade a little
+    assert not list(tmp_path.glob(".join-*"))  # the parts are gone

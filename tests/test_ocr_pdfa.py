@@ -8,7 +8,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from arhiva.archive.pdfa import PdfPage, build_pdfa
+from arhiva.archive.pdfa import build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
@@ -50,7 +50,7 @@ def test_ocr_text_words_and_confidence(ocred) -> None:
 
 
 def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
-    tmp, truth, prepared, result = ocred
+    tmp, truth, _, result = ocred
     xmp = build_xmp(
         XmpInfo(
             identifier="f" * 64,
@@ -68,7 +68,7 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
         )
     )
     out = tmp / "doc.pdf"
-    build_pdfa([PdfPage(Path(prepared.image_path), Path(result.text_layer_pdf), prepared.dpi)], xmp, out)
+    build_pdfa([Path(result.page_pdf)], xmp, out)
     verdict = verapdf(out)
     assert verdict == {str(out): "PASS"}, verapdf_details(out)
 

@@ -11,7 +11,7 @@ import pikepdf
 from arhiva import __version__
 from arhiva.archive.events import EventType, append_events, event
 from arhiva.archive.package import OCR_NAME, PDF_NAME, PackageWriter, is_archived, load_document
-from arhiva.archive.pdfa import PdfPage, build_pdfa
+from arhiva.archive.pdfa import build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.errors import PdfaError
@@ -91,12 +91,7 @@ def archive_document(
     )
     writer = PackageWriter(archive, plan.document_id)
     try:
-        build_pdfa(
-            [PdfPage(Path(p.page.image_path), Path(p.text_layer_pdf), p.page.dpi) for p in pages],
-            xmp,
-            writer.pdf_path,
-            settings.jpeg_quality,
-        )
+        build_pdfa([Path(p.page_pdf) for p in pages], xmp, writer.pdf_path)
         writer.write_pages(_page_records(pages))
         record = ArchivedDocument(
             document_id=plan.document_id,

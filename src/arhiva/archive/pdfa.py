@@ -1,17 +1,20 @@
 """Assemble a PDF/A-2b from prepared page images and Tesseract's text layers, with pikepdf.
 
-Each page is the prepared scan at its own resolution, with the invisible text Tesseract placed
-over it. No Ghostscript re-render: the page images are embedded once (bitonal pages losslessly
-as CCITT G4, greyscale pages as JPEG after their bare paper is flattened, colour pages as JPEG)
-and the file is made PDF/A by its output intent and XMP.
+Two steps. Each page, as soon as it is OCRed, becomes a one-page PDF: the prepared scan at its
+own resolution with the invisible text Tesseract placed over it (`build_page_pdf`). The page
+images are embedded once, with no Ghostscript re-render: bitonal pages losslessly as CCITT G4,
+greyscale pages as JPEG after their bare paper is flattened, colour pages as JPEG. Then a
+document's pages are joined and made PDF/A by an output intent and XMP (`build_pdfa`), reading
+the page data from disk as it writes, so memory does not grow with the document's length.
 """
 
 from __future__ import annotations
 
 import io
 import re
+import tempfile
+from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -28,13 +31,6 @@ from arhiva.ocr.text import CEDILLA_TO_COMMA
 # code unit by code unit inside those hex strings, without parsing the content stream.
 _HEX_SWAPS = {f"{ord(a):04X}".encode(): f"{ord(b):04X}".encode() for a, b in CEDILLA_TO_COMMA.items()}
 _HEX_STRING = re.compile(rb"(?<!<)<([0-9A-Fa-f]*)>(?!>)")
-
-
-@dataclass(frozen=True)
-class PdfPage:
-    image: Path  # prepared page, lossless
-    text_layer_pdf: Path  # Tesseract's text-only PDF of the same page
-    dpi: int
 
 
 def srgb_profile() -> bytes:
@@ -73,10 +69,11 @@ def flatten_paper(gray: np.ndarray) -> np.ndarray:
     paper = int(np.argmax(hist[128:])) + 128
     near = sample[np.abs(sample.astype(np.int16) - paper) < 24].astype(np.float32)
     sigma = max(1.0, 1.4826 * float(np.median(np.abs(near - paper)))) if near.size else 1.0
-    bare = (gray >= paper - 3.0 * sigma) & (cv2.blur(gray, (3, 3)) >= paper - sigma)
-    out = gray.copy()
-    out[bare] = paper
-    return out
+    bare = cv2.bitwise_and(  # 255 where bare paper, 0 elsewhere
+        cv2.compare(gray, paper - 3.0 * sigma, cv2.CMP_GE),
+        cv2.compare(cv2.blur(gray, (3, 3)), paper - sigma, cv2.CMP_GE),
+    )
+    return cv2.copyTo(np.full_like(gray, paper), bare, gray.copy())
 
 
 def _g4(img: Image.Image) -> bytes:
@@ -132,38 +129,75 @@ def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pik
     )
 
 
-def build_pdfa(pages: list[PdfPage], xmp: bytes, out: Path, jpeg_quality: int = 75) -> None:
-    """Write a PDF/A-2b to `out` (the caller makes it atomic). Pages are read one at a time."""
+def build_page_pdf(image: Path, text_layer_pdf: Path, dpi: int, out: Path, jpeg_quality: int = 75) -> None:
+    """One page: the prepared scan at its resolution with Tesseract's invisible text over it.
+
+    Written to `out` (the caller makes it atomic). Not yet PDF/A: `build_pdfa` joins the pages
+    of a document and adds what PDF/A asks for.
+    """
+    try:
+        with pikepdf.new() as pdf, pikepdf.open(text_layer_pdf) as text_pdf:
+            with Image.open(image) as img:
+                img.load()
+                w_pt, h_pt = img.width * 72.0 / dpi, img.height * 72.0 / dpi
+                xobject = _image_xobject(pdf, img, jpeg_quality)
+            page = pikepdf.Page(pdf.add_blank_page(page_size=(w_pt, h_pt)))
+            page.obj.Resources = Dictionary(XObject=Dictionary(Im0=xobject))
+            page.obj.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
+            text_page = text_pdf.pages[0]
+            _fix_text_layer(text_pdf, text_page)
+            page.add_overlay(text_page)
+            pdf.save(out, compress_streams=True)
+    except (pikepdf.PdfError, OSError) as exc:
+        raise PdfaError(f"cannot make the PDF page: {exc}") from exc
+
+
+OPEN_PAGES = 256  # one-page PDFs held open at once while joining; more are joined in parts
+
+
+def _join(pages: list[Path], out: Path, finish: Callable[[pikepdf.Pdf], None] | None = None) -> None:
+    """Append the pages of `pages` into `out`. The inputs stay open until the save, which reads
+    their image data from disk: memory does not grow with the number of pages."""
+    with ExitStack() as stack:
+        pdf = stack.enter_context(pikepdf.new())
+        for path in pages:
+            src = stack.enter_context(pikepdf.open(path))
+            pdf.pages.extend(src.pages)
+        if finish is not None:
+            finish(pdf)
+        pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+
+
+def build_pdfa(pages: list[Path], xmp: bytes, out: Path, open_pages: int = OPEN_PAGES) -> None:
+    """Join the one-page PDFs of a document into a PDF/A-2b at `out` (the caller makes it
+    atomic): sRGB output intent and the XMP metadata given."""
     if not pages:
         raise PdfaError("a document needs at least one page")
+
+    def finish(pdf: pikepdf.Pdf) -> None:
+        pdf.Root.OutputIntents = Array(
+            [
+                Dictionary(
+                    Type=Name.OutputIntent,
+                    S=Name.GTS_PDFA1,
+                    OutputConditionIdentifier="sRGB IEC61966-2.1",
+                    Info="sRGB IEC61966-2.1",
+                    DestOutputProfile=pikepdf.Stream(pdf, srgb_profile(), N=3),
+                )
+            ]
+        )
+        pdf.Root.Metadata = pikepdf.Stream(pdf, xmp, Type=Name.Metadata, Subtype=Name.XML)
+
     try:
-        with ExitStack() as stack:
-            pdf = stack.enter_context(pikepdf.new())
-            for p in pages:
-                with Image.open(p.image) as img:
-                    img.load()
-                    w_pt = img.width * 72.0 / p.dpi
-                    h_pt = img.height * 72.0 / p.dpi
-                    image = _image_xobject(pdf, img, jpeg_quality)
-                page = pikepdf.Page(pdf.add_blank_page(page_size=(w_pt, h_pt)))
-                page.obj.Resources = Dictionary(XObject=Dictionary(Im0=image))
-                page.obj.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
-                text_pdf = stack.enter_context(pikepdf.open(p.text_layer_pdf))
-                text_page = text_pdf.pages[0]
-                _fix_text_layer(text_pdf, text_page)
-                page.add_overlay(text_page)
-            pdf.Root.OutputIntents = Array(
-                [
-                    Dictionary(
-                        Type=Name.OutputIntent,
-                        S=Name.GTS_PDFA1,
-                        OutputConditionIdentifier="sRGB IEC61966-2.1",
-                        Info="sRGB IEC61966-2.1",
-                        DestOutputProfile=pikepdf.Stream(pdf, srgb_profile(), N=3),
-                    )
-                ]
-            )
-            pdf.Root.Metadata = pikepdf.Stream(pdf, xmp, Type=Name.Metadata, Subtype=Name.XML)
-            pdf.save(out, object_stream_mode=pikepdf.ObjectStreamMode.generate, compress_streams=True)
+        with tempfile.TemporaryDirectory(prefix=".join-", dir=out.parent) as tmp:
+            parts = pages
+            while len(parts) > open_pages:  # join in parts, then the parts
+                joined = []
+                for i in range(0, len(parts), open_pages):
+                    part = Path(tmp) / f"part-{len(joined)}-{len(parts)}.pdf"
+                    _join(parts[i : i + open_pages], part)
+                    joined.append(part)
+                parts = joined
+            _join(parts, out, finish)
     except (pikepdf.PdfError, OSError) as exc:
         raise PdfaError(f"cannot assemble the PDF/A: {exc}") from exc

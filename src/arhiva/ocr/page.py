@@ -1,4 +1,5 @@
-"""The two per-page stages: prepare (decode, rotate, deskew) and recognise (one Tesseract run).
+"""The two per-page stages: prepare (decode, rotate, deskew) and recognise (one Tesseract run,
+and the page made a one-page PDF).
 
 Each page works in its own folder of the archive's work area, named after the page's content
 (the SHA-256 of its source file, computed once at intake, and its place in that file) and the
@@ -17,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from arhiva import atomic
+from arhiva.archive.pdfa import build_page_pdf
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.ingest.pages import load_page
 from arhiva.ocr.prepare import prepare_page
@@ -28,9 +30,14 @@ RECOGNISED = "ocr.json"
 
 
 def page_key(ref: PageRef, settings: Settings) -> str:
-    options = "|".join(
-        map(str, (settings.languages, settings.default_dpi, settings.pdf_render_dpi, settings.max_skew_deg))
+    shaping = (
+        settings.languages,
+        settings.default_dpi,
+        settings.pdf_render_dpi,
+        settings.max_skew_deg,
+        settings.jpeg_quality,
     )
+    options = "|".join(map(str, shaping))
     return hashlib.sha256(f"{ref.content_key}|{options}|{PIPELINE_VERSION}".encode()).hexdigest()
 
 
@@ -68,16 +75,18 @@ def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: 
 
 
 def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
-    """OCR a prepared page: exactly one Tesseract run, unless an earlier run already did it."""
+    """OCR a prepared page, exactly one Tesseract run unless an earlier run already did it, and
+    make it a one-page PDF: the scan's image with the invisible text over it."""
     folder = Path(page.image_path).parent
     done = folder / RECOGNISED
     if done.is_file():
         cached = OcrPage.model_validate_json(done.read_bytes())
-        if Path(cached.text_layer_pdf).is_file():
+        if Path(cached.page_pdf).is_file():
             return cached.model_copy(update={"page": page})
     # Tesseract writes under a name of this run's own, renamed into place when complete, so two
     # runs on the same page (two ingests of one folder at once) never read each other's halves.
     base = folder / f".ocr.{os.getpid()}.{threading.get_ident()}"
+    page_pdf = folder / "page.pdf"
     try:
         result = ocr_page(
             Path(page.image_path),
@@ -87,8 +96,9 @@ def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
             cmd=settings.tesseract_cmd,
             timeout=settings.tesseract_timeout,
         )
-        text_layer = folder / "ocr.pdf"
-        os.replace(result.text_layer_pdf, text_layer)
+        made = Path(f"{base}.page.pdf")
+        build_page_pdf(Path(page.image_path), result.text_layer_pdf, page.dpi, made, settings.jpeg_quality)
+        os.replace(made, page_pdf)
     finally:
         for leftover in folder.glob(f"{base.name}.*"):
             leftover.unlink(missing_ok=True)
@@ -97,7 +107,7 @@ def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
         text=result.text,
         mean_confidence=result.mean_confidence,
         words=result.words,
-        text_layer_pdf=str(text_layer),
+        page_pdf=str(page_pdf),
     )
     atomic.write_text(done, recognised.model_dump_json())
     return recognised

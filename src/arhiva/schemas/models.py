@@ -165,7 +165,9 @@ class OcrPage(_Model):
     text: str
     mean_confidence: float
     words: tuple[Word, ...]
-    text_layer_pdf: str = Field(description="Tesseract's text-only PDF of the page, in the work folder.")
+    page_pdf: str = Field(
+        description="The page as a one-page PDF (scan image and invisible text), in the work folder."
+    )
 
 
 class PageRecord(_Model):
