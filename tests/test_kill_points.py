@@ -29,7 +29,7 @@ def _count(archive: Path, pattern: str) -> int:
 
 def test_kill_nine_at_ten_points_then_finish(tmp_path: Path) -> None:
     src, archive = tmp_path / "lot", tmp_path / "arhiva"
-    write_batch(src, BatchOptions(documents=10, max_pages=2, size="a6", seed=23, rotate=False))
+    write_batch(src, BatchOptions(documents=16, max_pages=2, size="a6", seed=23, rotate=False))
     corrupt_tiff(src / "stricat.tif")
     pages = len(read_samples_index(src))
     n_docs = len(Planner(src, "lot").plan().documents)
