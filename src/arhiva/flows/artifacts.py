@@ -20,9 +20,10 @@ def artifact_key(batch: str, kind: str) -> str:
 
 
 class ProgressArtifact:
-    """Pages done as a percentage, updated at most every `interval` seconds and at the end."""
+    """Pages done as a percentage, updated at most every `interval` seconds and at the end
+    (each update opens a Prefect client: tens of milliseconds)."""
 
-    def __init__(self, batch: str, interval: float = 2.0) -> None:
+    def __init__(self, batch: str, interval: float = 10.0) -> None:
         self.batch = batch
         self.interval = interval
         self.total = 0

@@ -11,6 +11,7 @@ from prefect import flow, tags
 from prefect.futures import PrefectFuture
 from prefect.logging import get_run_logger
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
+from prefect.utilities.annotations import quote
 
 from arhiva.archive.package import (
     clean_stale,
@@ -172,7 +173,8 @@ def ingest_batch(
                 failure = failure or (number, exc)
         if failure is None:
             try:
-                archived = tasks.build_package(archive, batch, doc, pages, engine, settings)
+                # quote(): Prefect would otherwise walk every word box of every page looking for futures.
+                archived = tasks.build_package(archive, batch, quote(doc), quote(pages), engine, settings)
             except MissingDependencyError:
                 raise
             except Exception as exc:
