@@ -263,7 +263,8 @@ def test_body_size_and_paging_depth_are_capped(own_archive: Path) -> None:
         chunked = client.post("/v1/search", content=iter([b"{" + b" " * 70_000, b"}"]), headers=headers)
         assert chunked.status_code == 413
         r = client.post("/v1/search", json={"query": "a", "limit": 101}, headers=headers)
-        assert r.status_code == 422
+        assert r.status_code == 422 and r.json()["error"] == "invalid_request"
+        assert r.json()["detail"].startswith("limit: ")
         r = client.post("/v1/search", json={"query": "a", "limit": 100, "offset": 9950}, headers=headers)
         assert r.status_code == 422 and r.json()["error"] == "too_deep"
 

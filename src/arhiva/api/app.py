@@ -21,6 +21,7 @@ from typing import Annotated, Any
 from elasticsearch import TransportError as EsTransportError
 from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
@@ -73,6 +74,8 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         401: "No valid API key (missing, unknown or revoked).",
         404: "No such document (or not visible to this key).",
         413: "The request body is too large.",
+        422: "The request is not valid (invalid_request: the fields at fault are named), or it pages "
+        "too deep (too_deep: offset + limit over 10,000).",
         429: "Too many requests for this key; see Retry-After.",
         503: "The search index cannot be reached, or too many searches are waiting.",
         504: "The search took longer than the query timeout.",
@@ -354,6 +357,15 @@ def create_app(
             ApiError(error=exc.error, detail=exc.detail).model_dump(), exc.status, headers=exc.headers
         )
 
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        where = ("body", "path", "query", "header")
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in where) or 'request'}: {e.get('msg')}"
+            for e in exc.errors()
+        )
+        return JSONResponse(ApiError(error="invalid_request", detail=problems[:2000]).model_dump(), 422)
+
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error", exc_info=exc)
@@ -368,7 +380,7 @@ def create_app(
             raise Problem(503, "index_unavailable", "the search index cannot be reached") from p
         return Health(status="ok", backend=service.index.backend, version=__version__)
 
-    @app.post("/v1/search", tags=["search"], responses=_responses(401, 413, 429, 503, 504))
+    @app.post("/v1/search", tags=["search"], responses=_responses(401, 413, 422, 429, 503, 504))
     async def search(body: SearchRequest, key: CallerDep, service: ServiceDep) -> SearchResult:
         """Documents whose pages hold the words, best first, with their matching pages, a snippet
         of the best page (matches in [brackets]) and facet counts; only documents the key may see
@@ -376,7 +388,7 @@ def create_app(
         most 10,000)."""
         return await service.search(body, key.level)
 
-    @app.get("/v1/documents/{document_id}", tags=["documents"], responses=_responses(401, 404, 429))
+    @app.get("/v1/documents/{document_id}", tags=["documents"], responses=_responses(401, 404, 422, 429))
     def get_document(document_id: DocumentId, key: CallerDep, service: ServiceDep) -> DocumentInfo:
         """A document's record sheet and the links to its PDF/A and page thumbnails."""
         return document_info(service.document(document_id, key.level))
@@ -385,7 +397,7 @@ def create_app(
         "/v1/documents/{document_id}/pdf",
         tags=["documents"],
         response_class=FileResponse,
-        responses={200: {"content": {"application/pdf": {}}}, **_responses(401, 404, 429)},
+        responses={200: {"content": {"application/pdf": {}}}, **_responses(401, 404, 422, 429)},
     )
     def get_pdf(document_id: DocumentId, key: CallerDep, service: ServiceDep) -> FileResponse:
         """The document's PDF/A-2b, as archived."""
@@ -402,7 +414,7 @@ def create_app(
         "/v1/documents/{document_id}/pages/{page}/thumbnail",
         tags=["documents"],
         response_class=FileResponse,
-        responses={200: {"content": {"image/jpeg": {}}}, **_responses(401, 404, 429)},
+        responses={200: {"content": {"image/jpeg": {}}}, **_responses(401, 404, 422, 429)},
     )
     def get_thumbnail(
         document_id: DocumentId,
