@@ -31,6 +31,7 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
+from arhiva.samples.batch import read_samples_index
 from bench import ingest, startup, versus_ocrmypdf
 from bench.measure import machine, num, table
 
@@ -85,7 +86,12 @@ def main(argv: list[str] | None = None) -> None:
                 memory[grey.pages] = grey.arhiva_peak_rss_mb
                 rows += ingest.rows(grey)
             if "ocrmypdf" in only:
-                batch, samples = ingest.generate(tmp / "ocrmypdf", args.pages, args.seed)
+                if grey:  # the very pages arhiva had
+                    batch = tmp / "grey" / "batch"
+                    samples = read_samples_index(batch)
+                else:
+                    batch, samples = ingest.generate(tmp / "ocrmypdf", args.pages, args.seed)
+                (tmp / "ocrmypdf").mkdir(exist_ok=True)
                 theirs = versus_ocrmypdf.measure(batch, samples, tmp / "ocrmypdf", os.cpu_count() or 1)
                 report["ocrmypdf"] = asdict(theirs)
                 rows += versus_ocrmypdf.rows(theirs)

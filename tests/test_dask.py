@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,6 +38,7 @@ def cluster(tmp_path: Path):
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env=env,
+            start_new_session=True,
         )
     ]
     time.sleep(1)
@@ -56,17 +59,24 @@ def cluster(tmp_path: Path):
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 env=env,
+                start_new_session=True,
             )
         )
     yield address, [p.pid for p in procs[1:]], log, wrapper
+    # Each in its own process group, ended as a group: a worker's temporary Prefect server
+    # (a child of the worker) goes with it instead of outliving the test.
     for p in procs:
-        p.terminate()
+        os.killpg(p.pid, signal.SIGTERM)
     for p in procs:
         try:
             p.wait(timeout=10)
         except subprocess.TimeoutExpired:
-            p.kill()
+            os.killpg(p.pid, signal.SIGKILL)
             p.wait()
+    time.sleep(1)
+    for p in procs:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(p.pid, signal.SIGKILL)  # whatever of the group is left
 
 
 def test_ocr_runs_on_the_dask_workers(tmp_path: Path, cluster) -> None:
