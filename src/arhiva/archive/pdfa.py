@@ -94,7 +94,8 @@ def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pik
     """Bitonal pages as CCITT G4 (lossless), greyscale and colour pages as JPEG."""
     w, h = img.size
     if img.mode == "1":
-        # Pillow writes 0 as black (photometric 1): in G4 terms black pixels are "1" bits.
+        # Pillow's G4 is photometric min-is-black; with BlackIs1 a reader decodes the page as it
+        # was (the tests compare it pixel for pixel after poppler decodes it).
         return pikepdf.Stream(
             pdf,
             _g4(img),
