@@ -33,7 +33,7 @@ from pathlib import Path
 
 from arhiva.samples.batch import read_samples_index
 from bench import ingest, startup, versus_ocrmypdf
-from bench.measure import machine, num, table
+from bench.measure import machine, num, table, write_results
 
 SECTIONS = ("ingest", "ocrmypdf", "memory", "startup", "index")
 
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(table(rows))
-    print(f"\nwrote {ingest.write_results('all', report)}")
+    print(f"\nwrote {write_results('all', report)}")
 
 
 if __name__ == "__main__":

@@ -37,8 +37,6 @@ prints figures, it does not judge them.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import json
 import math
 import os
 import re
@@ -58,7 +56,7 @@ from arhiva.ocr.prepare import prepare_page
 from arhiva.ocr.text import fix_romanian
 from arhiva.samples.batch import BatchOptions, SamplePage, write_batch
 from arhiva.samples.quality import archived_samples, cer
-from bench.measure import RESULTS_DIR, Timed, children_cpu, machine, num, table, timed_run
+from bench.measure import Timed, children_cpu, machine, num, table, timed_run, write_results
 
 LANGUAGES = "ron+eng"  # arhiva's default languages, used for the plain Tesseract run too
 _OCR_LINE = re.compile(r"(\d+)\s+pages\s+OCRed\s+in\s+([\d.]+)\s+s")
@@ -282,13 +280,6 @@ def rows(r: IngestResults) -> list[tuple[str, str]]:
             "-" if r.scan_cer_median_same_pages is None else f"{r.scan_cer_median_same_pages:.2%}",
         ),
     ]
-
-
-def write_results(name: str, payload: dict[str, object]) -> Path:
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    out = RESULTS_DIR / f"{name}-{dt.datetime.now().strftime('%Y%m%d-%H%M%S')}.json"
-    out.write_text(json.dumps(payload, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -22,7 +22,7 @@ import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.measure import machine, median_wall, num, table, timed_run
+from bench.measure import machine, median_wall, num, table, timed_run, write_results
 
 _FLOW = """
 import sys
@@ -114,8 +114,6 @@ def rows(r: StartupResults) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.ingest import write_results
-
     parser = argparse.ArgumentParser(
         prog="python -m bench.startup", description=(__doc__ or "").partition("\n")[0]
     )

@@ -32,7 +32,7 @@ from PIL import Image
 from arhiva.ocr.text import fix_romanian
 from arhiva.samples.batch import SamplePage
 from arhiva.samples.quality import cer
-from bench.measure import machine, num, table, timed_run
+from bench.measure import machine, num, table, timed_run, write_results
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ def rows(r: OcrmypdfResults) -> list[tuple[str, str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from bench.ingest import generate, write_results
+    from bench.ingest import generate
 
     parser = argparse.ArgumentParser(
         prog="python -m bench.versus_ocrmypdf", description=(__doc__ or "").partition("\n")[0]
