@@ -206,9 +206,9 @@ def test_prefect_flow_run_is_named_after_the_batch(ingested: Ingested) -> None:
         first = min(flow_runs, key=lambda r: r.start_time)
         names = [t.name for t in client.read_task_runs() if t.flow_run_id == first.id]
     stages = {n.split()[0] for n in names}
-    assert {"check-tools", "discover", "quarantine", "prepare", "ocr", "pdfa", "index"} <= stages
+    assert {"check-tools", "discover", "quarantine", "page", "pdfa", "index"} <= stages
     n_pages = len(_expected_pages(ingested.source)) + 1  # + the truncated page
-    assert sum(1 for n in names if n.startswith("prepare ")) == n_pages
+    assert sum(1 for n in names if n.startswith("page ")) == n_pages
     assert set(first.tags) == {"arhiva", "collection:urbanism"}
 
 

@@ -98,8 +98,7 @@ def test_task_runs_are_named_per_document_and_stage(ingested: dict) -> None:
     for doc in ("document-001", "document-002"):  # the second is named by its manifest title too
         for stage in ("pdfa", "index"):
             assert any(n.startswith(f"{stage} {doc}") for n in names), (stage, doc, names)
-        for stage in ("prepare", "ocr"):
-            assert any(n.startswith(f"{stage} {doc}") and n.endswith(" p1") for n in names), (stage, doc)
+        assert any(n.startswith(f"page {doc}") and n.endswith(" p1") for n in names), doc
     assert "discover " + BATCH in names and "quarantine stricat.tif" in names
     assert all(t.state is not None and t.state.is_completed() for t in ingested["tasks"])
 

@@ -70,7 +70,10 @@ AccessOpt = Annotated[
     ),
 ]
 LanguagesOpt = Annotated[
-    str | None, typer.Option("--languages", "-l", help="Tesseract languages [default: ron+eng].")
+    str | None,
+    typer.Option(
+        "--languages", "-l", help="Tesseract languages, joined with '+' (e.g. ron+eng) [default: ron]."
+    ),
 ]
 WorkersOpt = Annotated[int | None, typer.Option(min=1, help="Pages processed at once [default: CPU count].")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Show Prefect's log lines.")]

@@ -130,15 +130,19 @@ def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pik
     )
 
 
-def build_page_pdf(image: Path, text_layer_pdf: Path, dpi: int, out: Path, jpeg_quality: int = 75) -> None:
-    """One page: the prepared scan at its resolution with Tesseract's invisible text over it.
+def build_page_pdf(
+    image: Path | Image.Image, text_layer_pdf: Path, dpi: int, out: Path, jpeg_quality: int = 75
+) -> None:
+    """One page: the prepared scan (a file, or the image itself) at its resolution with
+    Tesseract's invisible text over it.
 
     Written to `out` (the caller makes it atomic). Not yet PDF/A: `build_pdfa` joins the pages
     of a document and adds what PDF/A asks for.
     """
     try:
         with pikepdf.new() as pdf, pikepdf.open(text_layer_pdf) as text_pdf:
-            with Image.open(image) as img:
+            with ExitStack() as opened:
+                img = image if isinstance(image, Image.Image) else opened.enter_context(Image.open(image))
                 img.load()
                 w_pt, h_pt = img.width * 72.0 / dpi, img.height * 72.0 / dpi
                 xobject = _image_xobject(pdf, img, jpeg_quality)

@@ -18,7 +18,12 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ARHIVA_", frozen=True, extra="ignore")
 
-    languages: str = Field("ron+eng", description="Tesseract languages, joined with '+'.")
+    languages: str = Field(
+        "ron",
+        description="Tesseract languages, joined with '+'. Romanian alone by default: with 'ron+eng' "
+        "Tesseract reads many Romanian words with the English model and drops their diacritics "
+        "('si' for 'și', 'in' for 'în'), and it is slower.",
+    )
     tesseract_cmd: str = Field("tesseract", description="Tesseract program to run.")
     tesseract_timeout: float = Field(300.0, gt=0, description="Seconds before one page's OCR is abandoned.")
     default_dpi: int = Field(

@@ -44,11 +44,10 @@ from arhiva.schemas.models import (
     DocumentSummary,
     LowConfidencePage,
     OcrPage,
-    PreparedPage,
     QuarantineRecord,
 )
 
-PageFutures = list[tuple[PrefectFuture[PreparedPage], PrefectFuture[OcrPage]]]
+PageFutures = list[PrefectFuture[OcrPage]]
 
 
 def _reason(exc: BaseException) -> QuarantineReason:
@@ -161,9 +160,8 @@ def ingest_batch(
         nonlocal pages_ocred
         pages: list[OcrPage] = []
         failure: tuple[int, BaseException] | None = None
-        for number, (prepared, ocred) in enumerate(futures, start=1):
+        for number, ocred in enumerate(futures, start=1):
             try:
-                prepared.result()
                 pages.append(ocred.result())
                 pages_ocred += 1
             except MissingDependencyError:
@@ -238,11 +236,10 @@ def ingest_batch(
         for doc in todo:
             futures: PageFutures = []
             for number, ref in enumerate(doc.pages, start=1):
-                prepared = tasks.prepare_page.submit(source_root, doc.name, ref, number, work, settings)
-                ocred = tasks.ocr_page.submit(prepared, doc.name, settings)
+                ocred = tasks.process_page.submit(source_root, doc.name, ref, number, work, settings)
                 for listener in listeners:
                     ocred.add_done_callback(lambda _f, listener=listener: listener.advance(1))
-                futures.append((prepared, ocred))
+                futures.append(ocred)
             inflight.append((doc, futures))
             while sum(len(f) for _, f in inflight) > window:
                 complete(*inflight.popleft())
@@ -297,7 +294,7 @@ def run_ingest(
 
         runner = DaskTaskRunner(address=cluster)
     else:
-        runner = ThreadPoolTaskRunner(max_workers=settings.workers + 1)
+        runner = ThreadPoolTaskRunner(max_workers=settings.workers)
     run_tags = ["arhiva", *([f"collection:{collection}"] if collection else [])]
     if cluster:
         run_tags.append("dask")

@@ -25,7 +25,6 @@ from arhiva.schemas.models import (
     DocumentPlan,
     OcrPage,
     PageRef,
-    PreparedPage,
     QuarantineRecord,
 )
 
@@ -70,34 +69,25 @@ def quarantine_file(archive: Path, source_root: Path, record: QuarantineRecord) 
     return str(quarantine(archive, source_root, record))
 
 
-@task(name="prepare", task_run_name="prepare {name} p{number}", **_COMMON)
-def prepare_page(
+@task(name="page", task_run_name="page {name} p{number}", **_COMMON)
+def process_page(
     source_root: Path,
     name: str,
     ref: PageRef,
     number: int,
     work: Path,
     settings: Settings,
-) -> PreparedPage:
-    page = ocr_stage.prepare(source_root, ref, number, work, settings)
+) -> OcrPage:
+    """One page from its scan to its one-page PDF: straightened, then OCRed once."""
+    result = ocr_stage.process(source_root, ref, number, work, settings)
+    page = result.page
     get_run_logger().info(
-        "%s page %d (%s): rotated %d°, deskewed %.2f°",
+        "%s page %d (%s): rotated %d°, deskewed %.2f°; %d words, mean confidence %.1f",
         name,
         number,
         ref.source,
         page.rotation,
         page.skew,
-    )
-    return page
-
-
-@task(name="ocr", task_run_name="ocr {name} p{page.number}", **_COMMON)
-def ocr_page(page: PreparedPage, name: str, settings: Settings) -> OcrPage:
-    result = ocr_stage.recognise(page, settings)
-    get_run_logger().info(
-        "%s page %d: %d words, mean confidence %.1f",
-        name,
-        page.number,
         len(result.words),
         result.mean_confidence,
     )

@@ -1,5 +1,6 @@
 """The two per-page stages: prepare (decode, rotate, deskew) and recognise (one Tesseract run,
-and the page made a one-page PDF).
+and the page made a one-page PDF); `process` runs both, handing the straightened image from one
+to the other in memory.
 
 Each page works in its own folder of the archive's work area, named after the page's content
 (the SHA-256 of its source file, computed once at intake, and its place in that file) and the
@@ -16,6 +17,8 @@ import shutil
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+
+from PIL import Image
 
 from arhiva import atomic
 from arhiva.archive.pdfa import build_page_pdf
@@ -48,12 +51,20 @@ def page_dir(work: Path, ref: PageRef, settings: Settings) -> Path:
 
 def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings) -> PreparedPage:
     """Decode one page, undo its rotation and skew, and keep it losslessly in its work folder."""
+    return _prepare(source_root, ref, number, work, settings)[0]
+
+
+def _prepare(
+    source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings
+) -> tuple[PreparedPage, Image.Image | None]:
+    """`prepare`, also giving the straightened image when it was made now (None when an earlier
+    run had prepared the page)."""
     folder = page_dir(work, ref, settings)
     done = folder / PREPARED
     if done.is_file():
         page = PreparedPage.model_validate_json(done.read_bytes())
         if Path(page.image_path).is_file():
-            return page.model_copy(update={"number": number})
+            return page.model_copy(update={"number": number}), None
     loaded = load_page(
         source_root, ref, settings.default_dpi, settings.pdf_render_dpi, timeout=settings.tesseract_timeout
     )
@@ -71,12 +82,19 @@ def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: 
         skew=geometry.skew,
     )
     atomic.write_text(done, page.model_dump_json())
-    return page
+    return page, image
 
 
-def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
+def process(source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings) -> OcrPage:
+    """Prepare and recognise one page."""
+    page, image = _prepare(source_root, ref, number, work, settings)
+    return recognise(page, settings, image)
+
+
+def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None = None) -> OcrPage:
     """OCR a prepared page, exactly one Tesseract run unless an earlier run already did it, and
-    make it a one-page PDF: the scan's image with the invisible text over it."""
+    make it a one-page PDF: the scan's image with the invisible text over it. `image` is the
+    prepared image when the caller still holds it (else it is read from its work file)."""
     folder = Path(page.image_path).parent
     done = folder / RECOGNISED
     if done.is_file():
@@ -97,7 +115,9 @@ def recognise(page: PreparedPage, settings: Settings) -> OcrPage:
             timeout=settings.tesseract_timeout,
         )
         made = Path(f"{base}.page.pdf")
-        build_page_pdf(Path(page.image_path), result.text_layer_pdf, page.dpi, made, settings.jpeg_quality)
+        build_page_pdf(
+            image or Path(page.image_path), result.text_layer_pdf, page.dpi, made, settings.jpeg_quality
+        )
         os.replace(made, page_pdf)
     finally:
         for leftover in folder.glob(f"{base.name}.*"):

@@ -75,11 +75,10 @@ def _search(xs: np.ndarray, ys: np.ndarray, centre: float, half: float, step: fl
     return float(angles[i]), float(s[i])
 
 
-def _line_angle(xs: np.ndarray, ys: np.ndarray, max_skew: float) -> tuple[float, float]:
-    """Angle (degrees, y down) of text lines, and the profile score there: a 1° sweep, then
-    0.1° and 0.02° steps around the best angle."""
-    best, _ = _search(xs, ys, 0.0, max_skew, 1.0)
-    best, _ = _search(xs, ys, best, 1.0, 0.1)
+def _refine(xs: np.ndarray, ys: np.ndarray, coarse: float) -> tuple[float, float]:
+    """Angle (degrees, y down) of text lines near the best angle of a 1° sweep, and the profile
+    score there: 0.1° steps, then 0.02° steps."""
+    best, _ = _search(xs, ys, coarse, 1.0, 0.1)
     return _search(xs, ys, best, 0.1, 0.02)
 
 
@@ -125,14 +124,16 @@ def analyse(arr: np.ndarray, dpi: int, max_skew: float = 15.0) -> Geometry:
     xs, ys = _points(mask)
     if len(xs) < 50:  # blank page
         return Geometry(0, 0.0)
-    _, h_score = _line_angle(xs, ys, max_skew)
-    _, v_score = _line_angle(ys, xs, max_skew)
+    # Lines across or down the page: the 1° sweeps decide, only the winner is refined.
+    h_coarse, h_score = _search(xs, ys, 0.0, max_skew, 1.0)
+    _, v_score = _search(ys, xs, 0.0, max_skew, 1.0)
     quarter = 0
     if v_score > h_score:  # lines run down the page: turn it a quarter clockwise first
         quarter = 90
         mask = np.ascontiguousarray(np.rot90(mask, -1))
         xs, ys = _points(mask)
-    angle, _ = _line_angle(xs, ys, max_skew)
+        h_coarse, _ = _search(xs, ys, 0.0, max_skew, 1.0)
+    angle, _ = _refine(xs, ys, h_coarse)
     level = _rotate(mask, angle, 0)
     rotation = (quarter + 180) % 360 if _upside_down(level) else quarter
     # `angle` is the slope of the lines (y down) after the quarter turn; a 180° turn keeps it.
