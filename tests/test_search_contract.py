@@ -101,6 +101,17 @@ def test_folding_keeps_every_character_in_place() -> None:
     assert len(fold(text)) == len(text)
 
 
+def test_a_passage_highlighted_on_folded_text_is_shown_on_the_original() -> None:
+    from arhiva.indexing.elastic import unfold_highlight
+
+    text = "Nimic aici. Domnul Ştefan primeşte ajutor de urgenţă, iar Ștefan nu."
+    # Elasticsearch highlights text_folded, marking matches with \x02 and \x03.
+    assert unfold_highlight("Domnul \x02Stefan\x03 primeste", text) == "Domnul [Ştefan] primeşte"
+    assert unfold_highlight("\x02urgenta\x03, iar \x02Stefan\x03 nu.", text) == "[urgenţă], iar [Ștefan] nu."
+    # Not found in the text (another folding built the index): the passage as highlighted.
+    assert unfold_highlight("\x02Zzz\x03", text) == "[Zzz]"
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -163,6 +174,24 @@ def test_hits_carry_highlights_pages_and_metadata(index: SearchIndex) -> None:
     assert "[Ştefan]" in b.snippet  # the text as stored, the match marked
     phrase = index.search(SearchRequest(query='"de construire"')).hits[0]
     assert "construire]" in phrase.snippet and "[" in phrase.snippet
+
+
+def test_counts_beyond_the_count_limit_are_lower_bounds(index: SearchIndex) -> None:
+    # 'autoriza*' is on three pages (A 1 and 3, C 1) of two documents.
+    index.count_limit = 3
+    exact = index.search(SearchRequest(query="autoriza*"))
+    assert exact.total_exact and exact.total_documents == 2
+    index.count_limit = 2  # counting now stops before the third page
+    bounded = index.search(SearchRequest(query="autoriza*"))
+    assert not bounded.total_exact
+    assert 1 <= bounded.total_documents <= 2
+    for name, counts in bounded.facets.items():
+        true_counts = {c.value: c.count for c in exact.facets[name]}
+        assert all(c.count <= true_counts[c.value] for c in counts), name
+    assert sum(c.count for c in bounded.facets["collection"]) == bounded.total_documents
+    # The hits are the best of every match, whatever was counted.
+    assert {h.document_id for h in bounded.hits} == {A, C}
+    assert index.search(SearchRequest(query="urgenta")).total_exact  # one page: under the limit
 
 
 def test_paging(index: SearchIndex) -> None:

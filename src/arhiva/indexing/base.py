@@ -25,6 +25,9 @@ __all__ = ["DocumentRecords", "IndexVersionError", "IndexingError", "SearchIndex
 
 class SearchIndex(Protocol):
     backend: str
+    # A search counts documents (total, facets) over at most count_limit + 1 matching pages:
+    # exactly when no more than count_limit match, else as lower bounds (SearchResult.total_exact).
+    count_limit: int
 
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         """Replace every page record of a document. Returns the number of records written."""

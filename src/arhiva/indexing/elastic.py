@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
+import time
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-from elasticsearch import Elasticsearch, NotFoundError, helpers
+import orjson
+from elasticsearch import Elasticsearch, NotFoundError
 from elasticsearch import TransportError as EsTransportError
 from elasticsearch.serializer import OrjsonSerializer
 
@@ -26,6 +28,7 @@ from arhiva.indexing.folding import fold
 from arhiva.indexing.query import parse_query
 from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
+    COUNT_LIMIT,
     FACET_FIELDS,
     MARK_END,
     MARK_START,
@@ -36,14 +39,19 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DEFAULT_ALIAS = "arhiva-pages"
 MAX_PAGES_PER_HIT = 100
 MAX_FACET_VALUES = 50
-# Bulk requests of at most this many records or bytes (a page record is about 3.5 KB as JSON).
+# Bulk requests of at most this many records or bytes (a page record is about 3.7 KB as JSON).
 BULK_CHUNK_RECORDS = 2000
 BULK_CHUNK_BYTES = 8 * 1024 * 1024
-BULK_THREADS = 2
+# Bulk requests in flight during a rebuild: the server indexes these while the client builds
+# the next one.
+BULK_IN_FLIGHT = 3
+BULK_RETRIES = 3  # records refused with 429 (the server's write queue full) are sent again
+# Only what tells whether and why records failed comes back from a bulk request.
+_BULK_FILTER = ["errors", "items.*._id", "items.*.status", "items.*.error"]
 _SOURCE_FIELDS = [
     "document_id",
     "page",
@@ -85,6 +93,24 @@ def parse_facet_key(key: str) -> dict[str, str | None]:
     return {name: (p[1:] if p else None) for name, p in zip(FACET_FIELDS, parts, strict=True)}
 
 
+def _chunks(records: Iterable[IndexRecord]) -> Iterator[dict[str, bytes]]:
+    """Bulk request bodies: record id -> its two NDJSON lines, at most BULK_CHUNK_RECORDS
+    records or about BULK_CHUNK_BYTES each."""
+    chunk: dict[str, bytes] = {}
+    size = 0
+    for r in records:
+        rid = record_id(r.document_id, r.page)
+        lines = b'{"index":{"_id":%b}}\n%b\n' % (orjson.dumps(rid), orjson.dumps(to_source(r)))
+        chunk[rid] = lines
+        size += len(lines)
+        if len(chunk) >= BULK_CHUNK_RECORDS or size >= BULK_CHUNK_BYTES:
+            yield chunk
+            chunk = {}
+            size = 0
+    if chunk:
+        yield chunk
+
+
 def to_source(r: IndexRecord) -> dict[str, Any]:
     """The record as indexed (built by hand: model_dump per page is a large share of a bulk)."""
     issue_date = r.issue_date.isoformat() if r.issue_date else None
@@ -111,8 +137,10 @@ def build_query(request: SearchRequest) -> dict[str, Any] | None:
     must: list[dict[str, Any]] = []
     for term in parse_query(request.query):
         words = fold(" ".join(term.words))
-        if term.prefix:
-            must.append({"match_phrase_prefix": {"text_folded": {"query": words}}})
+        if term.prefix:  # one word (parse_query)
+            # Every word with this beginning, each page scoring the same: Lucene stops once it
+            # has the pages it needs (match_phrase_prefix scored 50 expansions over every match).
+            must.append({"prefix": {"text_folded": {"value": words.lower()}}})
         elif len(term.words) > 1:
             must.append({"match_phrase": {"text_folded": {"query": words}}})
         else:
@@ -146,19 +174,49 @@ MAX_WINDOW = 10_000  # index.max_result_window
 # Documents per facet group: below the threshold the count is exact but for hash collisions
 # (64-bit); a lower threshold made the aggregation cheaper in the benchmark (100k pages).
 _DOCUMENTS = {"cardinality": {"field": "document_id", "precision_threshold": 3000}}
+# The snippet is highlighted on text_folded (the one analysed field, stored for this) with tags
+# no OCR text holds, then laid onto the original text at the same character positions.
+_TAG_START, _TAG_END = "\x02", "\x03"
 _HIGHLIGHT = {
     "fields": {
-        "text": {
+        "text_folded": {
             "type": "unified",
-            "matched_fields": ["text", "text_folded"],
             "number_of_fragments": 1,
             "fragment_size": 200,
             "no_match_size": 200,
-            "pre_tags": [MARK_START],
-            "post_tags": [MARK_END],
+            "pre_tags": [_TAG_START],
+            "post_tags": [_TAG_END],
         }
     }
 }
+
+
+def unfold_highlight(fragment: str, text: str) -> str:
+    """A passage highlighted on the folded text, shown on the original `text`: the passage is
+    found in fold(text) (folding keeps every character in place) and the same span of `text`
+    is returned with the matches in MARK_START/MARK_END. If it is not found (an index built by
+    another folding), the folded passage is returned as it is."""
+    plain: list[str] = []
+    marks: list[tuple[int, str]] = []
+    at = 0
+    for ch in fragment:
+        if ch in (_TAG_START, _TAG_END):
+            marks.append((at, MARK_START if ch == _TAG_START else MARK_END))
+        else:
+            plain.append(ch)
+            at += 1
+    passage = "".join(plain)
+    start = fold(text).find(passage)
+    if start >= 0:
+        passage = text[start : start + len(passage)]
+    out: list[str] = []
+    prev = 0
+    for pos, tag in marks:
+        out.append(passage[prev:pos])
+        out.append(tag)
+        prev = pos
+    out.append(passage[prev:])
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -171,6 +229,7 @@ class _Best:
 @dataclass(frozen=True)
 class _Counted:
     total: int
+    exact: bool
     facets: dict[str, tuple[FacetCount, ...]]
 
 
@@ -204,9 +263,13 @@ class ElasticIndex:
 
     backend = "elasticsearch"
 
-    def __init__(self, url: str, alias: str = DEFAULT_ALIAS, *, create: bool = True) -> None:
+    def __init__(
+        self, url: str, alias: str = DEFAULT_ALIAS, *, create: bool = True, count_limit: int = COUNT_LIMIT
+    ) -> None:
         self.url = url
         self.alias = alias
+        # A search counts documents over at most count_limit + 1 matching pages (see search()).
+        self.count_limit = count_limit
         self.es = Elasticsearch(
             url,
             request_timeout=60,
@@ -257,51 +320,63 @@ class ElasticIndex:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _actions(self, index: str, records: Iterable[IndexRecord]) -> Iterator[dict[str, Any]]:
-        for r in records:
-            yield {
-                "_op_type": "index",
-                "_index": index,
-                "_id": record_id(r.document_id, r.page),
-                "_source": to_source(r),
-            }
-
-    def _bulk(self, index: str, records: Iterable[IndexRecord], *, parallel: bool = False) -> int:
-        """Send the records in bulk requests. `parallel`: two requests in flight at once (what a
-        rebuild uses), so the server indexes one while this process prepares the next."""
-        actions = self._actions(index, records)
-        if parallel:
-            results = helpers.parallel_bulk(
-                self.es,
-                actions,
-                thread_count=BULK_THREADS,
-                queue_size=BULK_THREADS,
-                chunk_size=BULK_CHUNK_RECORDS,
-                max_chunk_bytes=BULK_CHUNK_BYTES,
-                raise_on_error=False,
-            )
-        else:
-            results = helpers.streaming_bulk(
-                self.es,
-                actions,
-                chunk_size=BULK_CHUNK_RECORDS,
-                max_chunk_bytes=BULK_CHUNK_BYTES,
-                raise_on_error=False,
-                max_retries=3,
-            )
+    def _bulk(self, index: str, records: Iterable[IndexRecord], *, in_flight: int = 1) -> int:
+        """Send the records as NDJSON bulk requests built here (one orjson call per record),
+        `in_flight` of them at once: a rebuild keeps the server busy while this process builds
+        the next request. Records refused because the server was busy (429) are sent again."""
         written = 0
         failures: list[str] = []
-        for ok, item in results:
-            if ok:
-                written += 1
-            else:
-                info = item.get("index", item)
-                failures.append(f"{info.get('_id')}: {info.get('error')}")
+        pending: deque[Future[tuple[int, list[str]]]] = deque()
+
+        def settle(future: Future[tuple[int, list[str]]]) -> None:
+            nonlocal written
+            ok, failed = future.result()
+            written += ok
+            failures.extend(failed)
+
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="arhiva-es-bulk") as pool:
+            try:
+                for chunk in _chunks(records):
+                    while len(pending) >= in_flight:
+                        settle(pending.popleft())
+                    pending.append(pool.submit(self._send, index, chunk))
+                while pending:
+                    settle(pending.popleft())
+            finally:
+                for future in pending:
+                    future.cancel()
         if failures:
             raise IndexingError(
                 f"{len(failures)} page records were not indexed in {index}: " + "; ".join(failures[:5])
             )
         return written
+
+    def _send(self, index: str, chunk: dict[str, bytes]) -> tuple[int, list[str]]:
+        """One bulk request of record id -> NDJSON lines; returns (written, failures)."""
+        written = 0
+        failed: list[str] = []
+        for attempt in range(BULK_RETRIES + 1):
+            if attempt:
+                time.sleep(0.5 * attempt)
+            resp = self.es.bulk(index=index, operations=b"".join(chunk.values()), filter_path=_BULK_FILTER)
+            if not resp.get("errors"):
+                return written + len(chunk), failed
+            busy: dict[str, bytes] = {}
+            refused = 0
+            for item in resp["items"]:
+                info = next(iter(item.values()))
+                if "error" not in info:
+                    continue
+                if info.get("status") == 429 and attempt < BULK_RETRIES:
+                    busy[info["_id"]] = chunk[info["_id"]]
+                else:
+                    refused += 1
+                    failed.append(f"{info.get('_id')}: {info.get('error')}")
+            written += len(chunk) - len(busy) - refused
+            if not busy:
+                break
+            chunk = busy
+        return written, failed
 
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         """Index a document's pages. Its pages are fixed by its id (derived from their content),
@@ -327,7 +402,9 @@ class ElasticIndex:
         old = self.indices()
         new = self._create_index(building=True)
         try:
-            written = self._bulk(new, (r for _, records in documents for r in records), parallel=True)
+            written = self._bulk(
+                new, (r for _, records in documents for r in records), in_flight=BULK_IN_FLIGHT
+            )
             settings = index_definition()["settings"]
             self.es.indices.put_settings(
                 index=new,
@@ -384,7 +461,9 @@ class ElasticIndex:
     # One search is three light requests instead of one heavy one (collapse over every match,
     # an inner_hits search per hit, cardinality per facet bucket):
     #   1. counting (on the pool, beside 2 and 3): one `terms` aggregation on facet_key with the
-    #      documents (cardinality of document_id) of each group; totals and facets are sums.
+    #      documents (cardinality of document_id) of each group, over at most count_limit + 1
+    #      matching pages (terminate_after); totals and facets are sums, exact when no more than
+    #      count_limit pages match, else lower bounds.
     #   2. best pages: the top pages by score, no collapse, no total, so Lucene may skip what
     #      cannot enter the top; the first page of each document is its best.
     #   3. for the documents of this answer page, in one _msearch: their matching pages (a terms
@@ -394,20 +473,28 @@ class ElasticIndex:
         query = build_query(request)
         if query is None:
             return SearchResult(total_documents=0, hits=())
-        counting = self._pool.submit(self._count, query, facets=request.facets)
+        counting = self._pool.submit(self._count, query, facets=request.facets, limit=self.count_limit)
         try:
             chosen = self._best_pages(query, request.offset, request.limit)
             hits = self._hits(query, chosen) if chosen else []
         finally:
             counted = counting.result()
-        return SearchResult(total_documents=counted.total, hits=tuple(hits), facets=counted.facets)
+        return SearchResult(
+            total_documents=counted.total, total_exact=counted.exact, hits=tuple(hits), facets=counted.facets
+        )
 
-    def _count(self, query: dict[str, Any], *, facets: bool = True) -> _Counted:
+    def _count(self, query: dict[str, Any], *, facets: bool = True, limit: int | None = None) -> _Counted:
+        """Documents in total and per facet value, over every matching page or, with `limit`,
+        over at most limit + 1 of them (exact when no more than `limit` match)."""
+        bounded: dict[str, Any] = {}
+        if limit is not None:
+            # The number of pages visited comes back in hits.total, cheaply: it is bounded.
+            bounded = {"terminate_after": limit + 1, "track_total_hits": True}
         resp = self.es.search(
             index=self.alias,
             size=0,
             query=query,
-            track_total_hits=False,
+            **({"track_total_hits": False} | bounded),
             aggs={
                 "groups": {
                     "terms": {"field": "facet_key", "size": MAX_FACET_GROUPS},
@@ -415,9 +502,10 @@ class ElasticIndex:
                 }
             },
         )
+        exact = limit is None or int(resp["hits"]["total"]["value"]) <= limit
         groups = resp["aggregations"]["groups"]
         if groups.get("sum_other_doc_count"):
-            return self._count_per_facet(query, facets=facets)
+            return self._count_per_facet(query, facets=facets, bounded=bounded, exact=exact)
         total = 0
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
         for bucket in groups["buckets"]:
@@ -427,17 +515,21 @@ class ElasticIndex:
                 if value is not None:
                     counts[name][value] += n
         if not facets:
-            return _Counted(total, {})
-        return _Counted(total, {name: _top_facets(c.items()) for name, c in counts.items()})
+            return _Counted(total, exact, {})
+        return _Counted(total, exact, {name: _top_facets(c.items()) for name, c in counts.items()})
 
-    def _count_per_facet(self, query: dict[str, Any], *, facets: bool) -> _Counted:
+    def _count_per_facet(
+        self, query: dict[str, Any], *, facets: bool, bounded: dict[str, Any], exact: bool
+    ) -> _Counted:
         """More facet groups than one aggregation returns: a cardinality per facet bucket."""
         aggs: dict[str, Any] = {
             "documents": {"cardinality": {"field": "document_id", "precision_threshold": 40000}}
         }
         if facets:
             aggs.update(_facet_aggs())
-        resp = self.es.search(index=self.alias, size=0, query=query, track_total_hits=False, aggs=aggs)
+        resp = self.es.search(
+            index=self.alias, size=0, query=query, **({"track_total_hits": False} | bounded), aggs=aggs
+        )
         out = {}
         if facets:
             for name in FACET_FIELDS:
@@ -445,20 +537,27 @@ class ElasticIndex:
                     (str(b.get("key_as_string", b["key"])), int(b["documents"]["value"]))
                     for b in resp["aggregations"][name]["buckets"]
                 )
-        return _Counted(int(resp["aggregations"]["documents"]["value"]), out)
+        return _Counted(int(resp["aggregations"]["documents"]["value"]), exact, out)
 
     def _best_pages(self, query: dict[str, Any], offset: int, limit: int) -> list[_Best]:
         """The best page of each document of the answer page, best first."""
         wanted = offset + limit
-        size = min(MAX_WINDOW, wanted * 3 + 20)
-        resp = self.es.search(index=self.alias, query=query, size=size, source=False, track_total_hits=False)
-        best: dict[str, _Best] = {}
-        for h in resp["hits"]["hits"]:
-            doc_id, _, page = h["_id"].rpartition("-")
-            if doc_id not in best:
-                best[doc_id] = _Best(doc_id, int(page), float(h["_score"] or 0.0))
-        if len(best) >= wanted or len(resp["hits"]["hits"]) < size:
-            return list(best.values())[offset:wanted]
+        # A window of pages a few times the documents wanted, then a wider one (equal scores, as
+        # a prefix gives, list a document's pages one after another), then collapse.
+        for size in (wanted * 3 + 20, wanted * 16 + 80):
+            size = min(MAX_WINDOW, size)
+            resp = self.es.search(
+                index=self.alias, query=query, size=size, source=False, track_total_hits=False
+            )
+            best: dict[str, _Best] = {}
+            for h in resp["hits"]["hits"]:
+                doc_id, _, page = h["_id"].rpartition("-")
+                if doc_id not in best:
+                    best[doc_id] = _Best(doc_id, int(page), float(h["_score"] or 0.0))
+            if len(best) >= wanted or len(resp["hits"]["hits"]) < size:
+                return list(best.values())[offset:wanted]
+            if size == MAX_WINDOW:
+                break
         # Documents with many matching pages each filled the window: collapse instead.
         resp = self.es.search(
             index=self.alias,
@@ -499,7 +598,7 @@ class ElasticIndex:
                     "filter": [{"ids": {"values": [record_id(b.document_id, b.page) for b in chosen]}}],
                 }
             },
-            "_source": _SOURCE_FIELDS,
+            "_source": [*_SOURCE_FIELDS, "text"],
             "highlight": _HIGHLIGHT,
             "track_total_hits": False,
         }
@@ -518,13 +617,13 @@ class ElasticIndex:
         for b in chosen:
             h = records[record_id(b.document_id, b.page)]
             src = h["_source"]
-            fragments = h.get("highlight", {}).get("text", [""])
+            fragments = h.get("highlight", {}).get("text_folded", [""])
             hits.append(
                 SearchHit(
                     document_id=b.document_id,
                     title=src["title"],
                     pages=pages.get(b.document_id, (b.page,)),
-                    snippet=" ".join(fragments[0].split()),
+                    snippet=" ".join(unfold_highlight(fragments[0], src.get("text", "")).split()),
                     snippet_page=b.page,
                     score=round(b.score, 4),
                     collection=src.get("collection"),

@@ -19,6 +19,7 @@ from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionErr
 from arhiva.indexing.query import parse_query, to_fts5
 from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
+    COUNT_LIMIT,
     FACET_FIELDS,
     MARK_END,
     MARK_START,
@@ -83,11 +84,6 @@ _UPDATE_DOCUMENT = (
     " registration_number=?, access_level=?, pdf_path=? WHERE doc=?"
 )
 _INSERT_PAGE = "INSERT INTO pages (id, text) VALUES (?, ?)"
-# Per search: the matching documents, each with its best rank, best page and matching pages.
-_HITS_TABLE = (
-    "CREATE TEMP TABLE IF NOT EXISTS hits (doc INTEGER PRIMARY KEY, best REAL, best_page INTEGER,"
-    " pages TEXT, collection TEXT, document_type TEXT, access_level TEXT, year TEXT)"
-)
 
 
 def _metadata(r: IndexRecord) -> tuple[Any, ...]:
@@ -151,8 +147,10 @@ class SqliteIndex:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, count_limit: int = COUNT_LIMIT) -> None:
         self.path = path
+        # A search counts documents over at most count_limit + 1 matching pages (see search()).
+        self.count_limit = count_limit
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
@@ -274,10 +272,9 @@ class SqliteIndex:
             return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """One full-text pass, grouped per document into a temporary table (document number,
-        best rank and page, matching pages, facet values); totals, the answer page and facets
-        come from that table. The document of a match is its row id shifted right, so the
-        pass reads nothing but the full-text index."""
+        """Two passes over the full-text index, which alone tells the document of a match (its
+        row id shifted right): the best rank and page of every matching document, for the answer
+        page; and counting (total and facets) over at most count_limit + 1 matching pages."""
         self._check_version()
         terms = parse_query(request.query)
         if not terms:
@@ -286,39 +283,31 @@ class SqliteIndex:
         where, args = _where(request.filters)
         only = f" AND rowid >> {PAGE_BITS} IN (SELECT doc FROM documents WHERE {where})" if where else ""
         with self._lock:
-            self._db.execute(_HITS_TABLE)
-            self._db.execute("DELETE FROM temp.hits")
-            try:
-                # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
-                self._db.execute(
-                    "INSERT INTO temp.hits SELECT m.doc, m.best, m.page, m.pages, d.collection,"
-                    " d.document_type, d.access_level, d.year FROM ("
-                    f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page,"
-                    f" group_concat(id & {MAX_PAGE}) AS pages FROM ("
-                    # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed)
-                    f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
-                    "  LIMIT -1"
-                    " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc",
-                    (match, *args),
-                )
-                total = int(self._db.execute("SELECT count(*) FROM temp.hits").fetchone()[0])
-                groups = self._db.execute(
-                    "SELECT h.best, h.best_page, h.pages, d.* FROM temp.hits h JOIN documents d ON d.doc = h.doc"
-                    " ORDER BY h.best, d.document_id LIMIT ? OFFSET ?",
-                    (request.limit, request.offset),
-                ).fetchall()
-                hits = [self._hit(match, *g) for g in groups]
-                facets = self._facets() if request.facets else {}
-            finally:
-                self._db.execute("DELETE FROM temp.hits")
-        return SearchResult(total_documents=total, hits=tuple(hits), facets=facets)
+            # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
+            # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed).
+            ranked = self._db.execute(
+                "SELECT m.best, m.page, d.* FROM ("
+                f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page FROM ("
+                f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+                "  LIMIT -1"
+                " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc"
+                " ORDER BY m.best, d.document_id LIMIT ? OFFSET ?",
+                (match, *args, request.limit, request.offset),
+            ).fetchall()
+            hits = [self._hit(match, *row) for row in ranked]
+            total, exact, facets = self._count(match, only, args)
+        return SearchResult(
+            total_documents=total,
+            total_exact=exact,
+            hits=tuple(hits),
+            facets=facets if request.facets else {},
+        )
 
     def _hit(
         self,
         match: str,
         best: float,
         best_page: int,
-        pages: str,
         doc: int,
         document_id: str,
         title: str,
@@ -330,15 +319,20 @@ class SqliteIndex:
         access_level: str,
         pdf_path: str,
     ) -> SearchHit:
+        first = doc << PAGE_BITS
+        pages = self._db.execute(
+            "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ?",
+            (match, first, first | MAX_PAGE, MAX_PAGES_PER_HIT),
+        ).fetchall()
         (snippet,) = self._db.execute(
             f"SELECT snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 24) FROM pages_fts"
             " WHERE pages_fts MATCH ? AND rowid = ?",
-            (match, (doc << PAGE_BITS) | best_page),
+            (match, first | best_page),
         ).fetchone()
         return SearchHit(
             document_id=document_id,
             title=title,
-            pages=tuple(sorted(int(p) for p in pages.split(",")))[:MAX_PAGES_PER_HIT],
+            pages=tuple(int(p) & MAX_PAGE for (p,) in pages),
             snippet=" ".join(snippet.split()),
             snippet_page=best_page,
             score=round(-best, 4),
@@ -349,23 +343,34 @@ class SqliteIndex:
             pdf_path=pdf_path,
         )
 
-    def _facets(self) -> dict[str, tuple[FacetCount, ...]]:
-        """Documents per combination of facet values in one pass, then summed per facet."""
+    def _count(
+        self, match: str, only: str, args: list[Any]
+    ) -> tuple[int, bool, dict[str, tuple[FacetCount, ...]]]:
+        """Documents in total and per facet value over at most count_limit + 1 matching pages
+        (exact when no more match), per combination of facet values in one pass, then summed."""
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
+        total = pages = 0
         rows = self._db.execute(
-            "SELECT collection, document_type, access_level, year, count(*) FROM temp.hits GROUP BY 1, 2, 3, 4"
+            "SELECT d.collection, d.document_type, d.access_level, d.year, count(*), sum(m.n) FROM ("
+            f" SELECT id >> {PAGE_BITS} AS doc, count(*) AS n FROM ("
+            f"  SELECT rowid AS id FROM pages_fts WHERE pages_fts MATCH ?{only} LIMIT ?"
+            " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc GROUP BY 1, 2, 3, 4",
+            (match, *args, self.count_limit + 1),
         )
-        for *values, n in rows:
+        for *values, n, visited in rows:
+            total += n
+            pages += visited
             for name, value in zip(FACET_FIELDS, values, strict=True):
                 if value is not None:
                     counts[name][str(value)] += n
-        return {
+        facets = {
             name: tuple(
                 FacetCount(value=v, count=n)
                 for v, n in sorted(c.items(), key=lambda i: (-i[1], i[0]))[:MAX_FACET_VALUES]
             )
             for name, c in counts.items()
         }
+        return total, pages <= self.count_limit, facets
 
     def close(self) -> None:
         with self._lock:

@@ -9,6 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from arhiva.schemas.models import AccessLevel
 
 FACET_FIELDS = ("collection", "document_type", "access_level", "year")
+# A search counts documents (the total and every facet) over at most COUNT_LIMIT + 1 matching
+# pages: exactly when no more than COUNT_LIMIT pages match, else as lower bounds. Counting every
+# match of a common word over a million pages takes far longer than the answer itself.
+COUNT_LIMIT = 5_000
 
 
 class _Model(BaseModel):
@@ -62,11 +66,23 @@ class SearchHit(_Model):
 
 class FacetCount(_Model):
     value: str
-    count: int = Field(description="Matching documents with this value.")
+    count: int = Field(
+        description="Matching documents with this value; a lower bound when total_exact is false."
+    )
 
 
 class SearchResult(_Model):
-    total_documents: int
+    total_documents: int = Field(
+        description="Matching documents; when total_exact is false, a lower bound: at least this many."
+    )
+    total_exact: bool = Field(
+        True,
+        description=(
+            "True: total_documents and every facet count are exact. False: the query matched more than "
+            f"{COUNT_LIMIT:,} pages, and the counts are of the documents of the first {COUNT_LIMIT + 1:,} "
+            "matching pages found, so each is a lower bound. Hits are the best of all matches either way."
+        ),
+    )
     hits: tuple[SearchHit, ...]
     facets: dict[str, tuple[FacetCount, ...]] = Field(default_factory=dict)
 
