@@ -373,6 +373,12 @@ def test_operator_page_logs_in_escapes_and_marks(own_archive: Path) -> None:
         assert page.headers["content-type"] == "text/html; charset=utf-8"
         assert "<mark>Șoseaua</mark>" in page.text and "fațadei" in page.text
         assert "Autorizație de construire nr. 12/2024" in page.text
+        assert "Cel puțin" not in page.text and "≥" not in page.text
+        # A search that matches more pages than are counted says its counts are lower bounds.
+        client.app.state.service.index.count_limit = 0  # type: ignore[attr-defined]
+        page = client.get("/ui", params={"q": "soseaua"})
+        assert "Cel puțin 1 documente găsite" in page.text and "(≥1)" in page.text
+        assert "<mark>Șoseaua</mark>" in page.text
         assert client.get("/ui", params={"q": "x", "from": "2020-13-01"}).status_code == 422
         client.post("/ui/logout")
         client.cookies.clear()

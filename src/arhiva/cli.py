@@ -395,7 +395,7 @@ def search(
     """
     from pydantic import ValidationError
 
-    from arhiva.schemas.search import SearchFilters, SearchRequest
+    from arhiva.schemas.search import COUNT_LIMIT, SearchFilters, SearchRequest
 
     try:
         request = SearchRequest(
@@ -436,10 +436,21 @@ def search(
         console.print(Text(f"   id: {hit.document_id}", style="dim"))
         console.print(_marked(hit.snippet))
     shown = f"{offset + 1}-{offset + len(result.hits)}"
-    console.print(f"{result.total_documents} documents found; showing {shown}.", soft_wrap=True)
+    found = f"{result.total_documents}" if result.total_exact else f"At least {result.total_documents}"
+    console.print(f"{found} documents found; showing {shown}.", soft_wrap=True)
+    if not result.total_exact:
+        console.print(
+            Text(
+                "Too many matches to count exactly: the document and facet counts are lower bounds, "
+                f"counted over the first {COUNT_LIMIT + 1:,} matching pages; the hits are the best of all.",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
+    at_least = "" if result.total_exact else "≥"
     for name, counts in result.facets.items():
         if counts:
-            values = ", ".join(f"{c.value} ({c.count})" for c in counts[:10])
+            values = ", ".join(f"{c.value} ({at_least}{c.count})" for c in counts[:10])
             console.print(Text(f"{name}: {values}", style="dim"), soft_wrap=True)
 
 

@@ -20,7 +20,14 @@ from pydantic import ValidationError
 
 from arhiva.api.app import SESSION_COOKIE, Problem, Service, get_service
 from arhiva.keys import ApiKey, visible_levels
-from arhiva.schemas.search import MARK_END, MARK_START, SearchFilters, SearchRequest, SearchResult
+from arhiva.schemas.search import (
+    COUNT_LIMIT,
+    MARK_END,
+    MARK_START,
+    SearchFilters,
+    SearchRequest,
+    SearchResult,
+)
 
 SESSION_SECONDS = 8 * 3600
 PAGE_SIZE = 20
@@ -120,7 +127,12 @@ def add_ui(app: FastAPI) -> None:
 
         off = form["offset"]
         context["prev_url"] = at(max(0, off - PAGE_SIZE)) if off > 0 else None
-        context["next_url"] = at(off + PAGE_SIZE) if off + PAGE_SIZE < result.total_documents else None
+        # A lower-bound total (total_exact false) may hide more documents: a full page says so.
+        more = off + PAGE_SIZE < result.total_documents or (
+            not result.total_exact and len(result.hits) == PAGE_SIZE
+        )
+        context["next_url"] = at(off + PAGE_SIZE) if more else None
+        context["count_limit"] = f"{COUNT_LIMIT + 1:,}".replace(",", ".")
         return _page("search.html", **context)
 
     @app.post("/ui/login", include_in_schema=False)
