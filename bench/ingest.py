@@ -15,8 +15,9 @@ What is measured, all in one run on the same pages:
    this second run does no page work: its wall time is the fixed overhead of one invocation
    (mostly start-up and Prefect's ephemeral server). Pages/min "excluding overhead" subtracts it.
 4. Plain Tesseract runs on the same pages, prepared as arhiva prepares them (rotation fixed and
-   skew removed, with `arhiva.ocr.prepare`, outside the timing): `tesseract IMG OUT -l ron+eng
-   --dpi 300 txt`, OMP_THREAD_LIMIT=1, one process per core. Only its CPU time counts (getrusage
+   skew removed, with `arhiva.ocr.prepare`, outside the timing): `tesseract IMG OUT -l LANG
+   --dpi 300 txt` (LANG: arhiva's languages, `ron` unless ARHIVA_LANGUAGES says otherwise),
+   OMP_THREAD_LIMIT=1, one process per core. Only its CPU time counts (getrusage
    of the children). Upright pages matter: on a page lying on its side Tesseract finds little
    text and finishes three times sooner, which would flatter the floor.
 5. Quality and size: the character error rate (CER) of the text arhiva stored, page by page
@@ -52,13 +53,15 @@ from pathlib import Path
 
 from PIL import Image
 
+from arhiva.config import Settings
 from arhiva.ocr.prepare import prepare_page
 from arhiva.ocr.text import fix_romanian
 from arhiva.samples.batch import BatchOptions, SamplePage, write_batch
 from arhiva.samples.quality import archived_samples, cer
 from bench.measure import Timed, children_cpu, machine, num, table, timed_run, write_results
 
-LANGUAGES = "ron+eng"  # arhiva's default languages, used for the plain Tesseract run too
+LANGUAGES = Settings().languages  # arhiva's languages (ARHIVA_LANGUAGES or the default), used for
+# the plain Tesseract runs too
 _OCR_LINE = re.compile(r"(\d+)\s+pages\s+OCRed\s+in\s+([\d.]+)\s+s")
 
 

@@ -6,9 +6,10 @@ The sample pages (the same generator and seed as `bench.ingest`) are put, lossle
 untimed, into one image-only PDF at 300 dpi with img2pdf: ocrmypdf's best case, one process for
 the whole batch. Then, timed:
 
-    ocrmypdf --jobs N --deskew --rotate-pages --output-type pdfa -l ron+eng IN.pdf OUT.pdf
+    ocrmypdf --jobs N --deskew --rotate-pages --output-type pdfa -l LANG IN.pdf OUT.pdf
 
-with N the number of cores and OMP_THREAD_LIMIT=1 as for arhiva. Its text layer is read page by
+with N the number of cores, LANG arhiva's languages (as in bench.ingest) and OMP_THREAD_LIMIT=1
+as for arhiva. Its text layer is read page by
 page with `pdftotext -raw` (the default mode scrambles its reading order), the cedilla letters
 made comma-below as arhiva does (so that only recognition errors count), and compared with the
 ground truth.
@@ -32,6 +33,7 @@ from PIL import Image
 from arhiva.ocr.text import fix_romanian
 from arhiva.samples.batch import SamplePage
 from arhiva.samples.quality import cer
+from bench.ingest import LANGUAGES
 from bench.measure import machine, num, table, timed_run, write_results
 
 
@@ -77,7 +79,7 @@ def measure(batch: Path, samples: list[SamplePage], tmp: Path, jobs: int) -> Ocr
     ocrmypdf = Path(sys.executable).with_name("ocrmypdf")
     cmd = [str(ocrmypdf), "--jobs", str(jobs), "--deskew", "--rotate-pages", "--output-type", "pdfa"]
     print(f"running ocrmypdf on {len(samples)} pages ...", flush=True)
-    timed, proc = timed_run([*cmd, "-l", "ron+eng", str(source), str(out)], env)
+    timed, proc = timed_run([*cmd, "-l", LANGUAGES, str(source), str(out)], env)
     if proc.returncode:
         raise SystemExit(f"ocrmypdf failed with exit code {proc.returncode}:\n{proc.stderr[-3000:]}")
     rates = [
