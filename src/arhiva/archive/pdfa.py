@@ -67,8 +67,14 @@ def flatten_paper(gray: np.ndarray) -> np.ndarray:
     if hist[128:].sum() < 0.5 * sample.size:  # a dark or photographic page: no paper to speak of
         return gray
     paper = int(np.argmax(hist[128:])) + 128
-    near = sample[np.abs(sample.astype(np.int16) - paper) < 24].astype(np.float32)
-    sigma = max(1.0, 1.4826 * float(np.median(np.abs(near - paper)))) if near.size else 1.0
+    # The noise: the median absolute deviation from the paper level of the greys within 24 of it,
+    # read off the histogram (deviation d counts the greys paper - d and paper + d).
+    below, above = hist[paper - 23 : paper + 1][::-1], hist[paper : paper + 24]
+    per_deviation = below + np.pad(above, (0, 24 - len(above)))
+    per_deviation[0] = hist[paper]
+    cumulative = np.cumsum(per_deviation)
+    mad = int(np.searchsorted(cumulative, cumulative[-1] / 2))
+    sigma = max(1.0, 1.4826 * mad)
     bare = cv2.bitwise_and(  # 255 where bare paper, 0 elsewhere
         cv2.compare(gray, paper - 3.0 * sigma, cv2.CMP_GE),
         cv2.compare(cv2.blur(gray, (3, 3)), paper - sigma, cv2.CMP_GE),
