@@ -108,6 +108,8 @@ def test_a_passage_highlighted_on_folded_text_is_shown_on_the_original() -> None
     # Elasticsearch highlights text_folded, marking matches with \x02 and \x03.
     assert unfold_highlight("Domnul \x02Stefan\x03 primeste", text) == "Domnul [Ştefan] primeşte"
     assert unfold_highlight("\x02urgenta\x03, iar \x02Stefan\x03 nu.", text) == "[urgenţă], iar [Ștefan] nu."
+    # Elasticsearch drops the closing tag of a phrase cut by the passage's end: closed there.
+    assert unfold_highlight("primeste ajutor de \x02urgen", text) == "primeşte ajutor de [urgen]"
     # Not found in the text (another folding built the index): the passage as highlighted.
     assert unfold_highlight("\x02Zzz\x03", text) == "[Zzz]"
 

@@ -216,6 +216,10 @@ def unfold_highlight(fragment: str, text: str) -> str:
         out.append(tag)
         prev = pos
     out.append(passage[prev:])
+    if marks and marks[-1][1] == MARK_START:
+        # A passage cut inside a match (a phrase across the fragment's end) comes without the
+        # closing tag: close it where the passage ends.
+        out.append(MARK_END)
     return "".join(out)
 
 
