@@ -196,6 +196,45 @@ def test_counts_beyond_the_count_limit_are_lower_bounds(index: SearchIndex) -> N
     assert index.search(SearchRequest(query="urgenta")).total_exact  # one page: under the limit
 
 
+def test_documents_with_many_matching_pages_page_through_every_document(
+    location: str, tmp_path: Path
+) -> None:
+    """150 pages of X rank above Y's one page: past the windows of top pages, documents are
+    grouped over every match (collapse on Elasticsearch)."""
+    x, y = "d" * 64, "e" * 64
+
+    def pages(doc_id: str, texts: list[str]) -> list[IndexRecord]:
+        return [
+            IndexRecord(
+                document_id=doc_id,
+                page=n,
+                title=doc_id[:1],
+                collection="registratura",
+                document_type=None,
+                issue_date=None,
+                registration_number=None,
+                access_level=AccessLevel.public,
+                pdf_path=f"documents/{doc_id[:2]}/{doc_id}/document.pdf",
+                text=text,
+            )
+            for n, text in enumerate(texts, start=1)
+        ]
+
+    idx = open_index(tmp_path, location)
+    try:
+        idx.upsert_document(x, pages(x, ["ploaie ploaie ploaie"] * 150))
+        idx.upsert_document(y, pages(y, ["ploaie, apoi multe alte cuvinte care lungesc mult această pagină"]))
+        idx.refresh()
+        first = idx.search(SearchRequest(query="ploaie", limit=1))
+        second = idx.search(SearchRequest(query="ploaie", limit=1, offset=1))
+        assert [h.document_id for h in first.hits] == [x]
+        assert first.hits[0].pages == tuple(range(1, 101))  # at most 100 pages a hit
+        assert [(h.document_id, h.pages) for h in second.hits] == [(y, (1,))]
+        assert first.total_documents == second.total_documents == 2 and first.total_exact
+    finally:
+        idx.close()
+
+
 def test_paging(index: SearchIndex) -> None:
     first = index.search(SearchRequest(query="autoriza*", limit=1))
     second = index.search(SearchRequest(query="autoriza*", limit=1, offset=1))

@@ -273,8 +273,9 @@ class SqliteIndex:
 
     def search(self, request: SearchRequest) -> SearchResult:
         """Two passes over the full-text index, which alone tells the document of a match (its
-        row id shifted right): the best rank and page of every matching document, for the answer
-        page; and counting (total and facets) over at most count_limit + 1 matching pages."""
+        row id shifted right): the top pages by rank, for the documents of the answer page and
+        their best pages; and counting (total and facets) over at most count_limit + 1 matching
+        pages."""
         self._check_version()
         terms = parse_query(request.query)
         if not terms:
@@ -283,17 +284,7 @@ class SqliteIndex:
         where, args = _where(request.filters)
         only = f" AND rowid >> {PAGE_BITS} IN (SELECT doc FROM documents WHERE {where})" if where else ""
         with self._lock:
-            # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
-            # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed).
-            ranked = self._db.execute(
-                "SELECT m.best, m.page, d.* FROM ("
-                f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page FROM ("
-                f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
-                "  LIMIT -1"
-                " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc"
-                " ORDER BY m.best, d.document_id LIMIT ? OFFSET ?",
-                (match, *args, request.limit, request.offset),
-            ).fetchall()
+            ranked = self._ranked(match, only, args, request.offset, request.limit)
             hits = [self._hit(match, *row) for row in ranked]
             total, exact, facets = self._count(match, only, args)
         return SearchResult(
@@ -302,6 +293,48 @@ class SqliteIndex:
             hits=tuple(hits),
             facets=facets if request.facets else {},
         )
+
+    def _ranked(
+        self, match: str, only: str, args: list[Any], offset: int, limit: int
+    ) -> list[tuple[Any, ...]]:
+        """(best rank, best page, documents row) of each document of the answer page, best first.
+
+        The top pages by rank first (a bounded sort: no grouping or join over every match), in
+        two windows; only when documents with many matching pages fill both does it group every
+        match per document."""
+        wanted = offset + limit
+        for size in (wanted * 3 + 20, wanted * 16 + 80):
+            rows = self._db.execute(
+                f"SELECT rowid, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+                " ORDER BY r, rowid LIMIT ?",
+                (match, *args, size),
+            ).fetchall()
+            best: dict[int, tuple[float, int]] = {}
+            for rowid, rank in rows:
+                best.setdefault(rowid >> PAGE_BITS, (rank, rowid & MAX_PAGE))
+            if len(best) >= wanted or len(rows) < size:
+                chosen = list(best.items())[offset:wanted]
+                if not chosen:
+                    return []
+                docs = {
+                    row[0]: row
+                    for row in self._db.execute(
+                        f"SELECT * FROM documents WHERE doc IN ({','.join('?' * len(chosen))})",
+                        [doc for doc, _ in chosen],
+                    )
+                }
+                return [(rank, page, *docs[doc]) for doc, (rank, page) in chosen]
+        # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
+        # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed).
+        return self._db.execute(
+            "SELECT m.best, m.page, d.* FROM ("
+            f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page FROM ("
+            f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+            "  LIMIT -1"
+            " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc"
+            " ORDER BY m.best, m.doc LIMIT ? OFFSET ?",
+            (match, *args, limit, offset),
+        ).fetchall()
 
     def _hit(
         self,
