@@ -288,3 +288,31 @@ def test_refused_records_are_reported_not_swallowed(es_url: str, tmp_path: Path)
     finally:
         idx.es.indices.delete(index=idx.indices()[0])
         idx.close()
+
+
+@pytest.mark.es
+def test_an_index_of_an_older_schema_is_refused_until_rebuilt(es_url: str, tmp_path: Path) -> None:
+    import json
+    from importlib import resources
+
+    from arhiva.errors import IndexVersionError
+    from arhiva.indexing.elastic import ElasticIndex
+
+    alias = f"test-{uuid.uuid4().hex[:12]}"
+    old = json.loads(resources.files("arhiva.schemas").joinpath("es/arhiva-pages.v2.json").read_text("utf-8"))
+    idx = ElasticIndex(es_url, alias, create=False)
+    idx.es.indices.create(index=f"{alias}-v2-old", settings=old["settings"], mappings=old["mappings"])
+    idx.es.indices.put_alias(index=f"{alias}-v2-old", name=alias)
+    idx.close()
+    idx = ElasticIndex(es_url, alias)  # opening it is fine: `arhiva reindex` must be able to
+    try:
+        with pytest.raises(IndexVersionError, match=r"has schema 2.*run `arhiva reindex`"):
+            idx.search(SearchRequest(query="autorizatia"))
+        with pytest.raises(IndexVersionError):
+            idx.upsert_document(A, records(A))
+        assert idx.rebuild(iter([(A, records(A))])) == 3
+        assert idx.indices() != [f"{alias}-v2-old"]
+        assert found(idx, "autorizatia") == {"a": (1,)}
+    finally:
+        idx.es.indices.delete(index=",".join(idx.indices()))
+        idx.close()

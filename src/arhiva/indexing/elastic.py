@@ -287,9 +287,10 @@ class ElasticIndex:
             exists = self.es.indices.exists_alias(name=alias)
         except EsTransportError as exc:
             raise IndexingError(f"Elasticsearch at {url} cannot be reached: {exc}") from exc
-        if exists:
-            self._check_version()
-        elif create:
+        # An index of another schema version is refused by every call but rebuild(), which is
+        # what replaces it (`arhiva reindex`).
+        self._version_problem: str | None = self._version_mismatch() if exists else None
+        if not exists and create:
             name = self._create_index()
             self.es.indices.put_alias(index=name, name=alias)
 
@@ -313,14 +314,19 @@ class ElasticIndex:
         except NotFoundError:
             return []
 
-    def _check_version(self) -> None:
+    def _version_mismatch(self) -> str | None:
         for name, body in self.es.indices.get_mapping(index=self.alias).items():
             version = body["mappings"].get("_meta", {}).get("schema_version")
             if version != SCHEMA_VERSION:
-                raise IndexVersionError(
+                return (
                     f"index {name} behind {self.alias} has schema {version}, this arhiva needs "
                     f"{SCHEMA_VERSION}; run `arhiva reindex` to rebuild it from the archive"
                 )
+        return None
+
+    def _check_version(self) -> None:
+        if self._version_problem:
+            raise IndexVersionError(self._version_problem)
 
     # -- writing -------------------------------------------------------------------------
 
@@ -385,6 +391,7 @@ class ElasticIndex:
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         """Index a document's pages. Its pages are fixed by its id (derived from their content),
         so indexing it again overwrites the same record ids and leaves nothing stale behind."""
+        self._check_version()
         try:
             return self._bulk(self.alias, records)
         except EsTransportError as exc:
@@ -424,6 +431,7 @@ class ElasticIndex:
         except BaseException:
             self.es.indices.delete(index=new, ignore_unavailable=True)
             raise
+        self._version_problem = None
         for name in old:
             self.es.indices.delete(index=name, ignore_unavailable=True)
         return written
@@ -431,12 +439,14 @@ class ElasticIndex:
     # -- reading -------------------------------------------------------------------------
 
     def has_document(self, document_id: str) -> bool:
+        self._check_version()
         try:
             return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
         except EsTransportError as exc:
             raise IndexingError(f"Elasticsearch at {self.url} cannot be reached: {exc}") from exc
 
     def document_ids(self) -> Iterator[str]:
+        self._check_version()
         after: dict[str, Any] | None = None
         while True:
             composite: dict[str, Any] = {
@@ -453,11 +463,13 @@ class ElasticIndex:
                 return
 
     def count_pages(self) -> int:
+        self._check_version()
         return int(self.es.count(index=self.alias)["count"])
 
     def count_documents(self) -> int:
         """The sum of the documents of every facet group (see search()): exact as long as no
         combination of collection, type, access level and year holds 3,000 documents or more."""
+        self._check_version()
         return self._count({"match_all": {}}).total
 
     # -- search --------------------------------------------------------------------------
@@ -474,6 +486,7 @@ class ElasticIndex:
     #      aggregation) and the highlighted snippet of each best page.
 
     def search(self, request: SearchRequest) -> SearchResult:
+        self._check_version()
         query = build_query(request)
         if query is None:
             return SearchResult(total_documents=0, hits=())
