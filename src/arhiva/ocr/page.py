@@ -116,7 +116,11 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
         )
         made = Path(f"{base}.page.pdf")
         build_page_pdf(
-            image or Path(page.image_path), result.text_layer_pdf, page.dpi, made, settings.jpeg_quality
+            Path(page.image_path) if image is None else image,
+            result.text_layer_pdf,
+            page.dpi,
+            made,
+            settings.jpeg_quality,
         )
         os.replace(made, page_pdf)
     finally:
