@@ -359,6 +359,23 @@ def clear_result_cache(index: SearchIndex) -> None:
         index.es.indices.clear_cache(index=index.alias, request=True)
 
 
+def wait_for_merges(index: SearchIndex, limit_s: float = 300) -> float:
+    """Elasticsearch goes on merging segments for a while after a bulk load; a portal queries an
+    index long past that. Wait (untimed, at most `limit_s`) until no merge runs; returns the
+    seconds waited. SQLite has nothing running in the background."""
+    from arhiva.indexing.elastic import ElasticIndex
+
+    if not isinstance(index, ElasticIndex):
+        return 0.0
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < limit_s:
+        stats = index.es.indices.stats(index=index.alias, metric="merge")
+        if not stats["_all"]["primaries"]["merges"]["current"]:
+            break
+        time.sleep(1)
+    return time.perf_counter() - t0
+
+
 def run_queries(index: SearchIndex, runs: int) -> tuple[list[QueryResult], list[float]]:
     """Every query once to warm up (all of them before any is timed, so the first queries do not
     pay for a freshly started server's compilation alone), then each `runs` times, each run after
@@ -459,6 +476,9 @@ def bench_backend(
     if written != pages or counted_pages != pages:
         print(f"warning: [{index.backend}] expected {pages} pages", file=sys.stderr)
 
+    settled = wait_for_merges(index)
+    if settled:
+        print(f"[{index.backend}] waited {settled:.0f} s (untimed) for background segment merges to end")
     print(f"[{index.backend}] {len(QUERIES)} queries x (1 warm-up + {runs}) ...", flush=True)
     per_query, every = run_queries(index, runs)
     if index.backend == "sqlite":
