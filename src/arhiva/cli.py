@@ -791,9 +791,37 @@ def keys_revoke(
     console.print(f"Revoked key {record.key_id} ({record.level.value}).")
 
 
+_stopped_by: list[int] = []  # the stop signals received
+
+
+def _stop(signum: int, frame: object) -> None:
+    _stopped_by.append(signum)
+    raise KeyboardInterrupt  # typer turns it into exit code 130; main() names the signal
+
+
+def _take_stop_signals() -> None:
+    """Ctrl-C and SIGTERM stop arhiva through its normal exit: a message, an exit code, and
+    Prefect's temporary server stopped with it (SIGTERM's default would orphan that server).
+    Python leaves SIGINT ignored when the parent ignored it, as a script's background job
+    does; Ctrl-C must stop a batch all the same."""
+    import signal
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+
+
 def main() -> None:
+    _take_stop_signals()
     try:
         app()
-    except KeyboardInterrupt:
-        err_console.print("interrupted; run the same command again to finish the batch")
+    except KeyboardInterrupt:  # raised outside typer's own handling
         sys.exit(130)
+    finally:
+        if _stopped_by:
+            import signal
+
+            term = _stopped_by[0] == signal.SIGTERM
+            how = "stopped by SIGTERM" if term else "interrupted (Ctrl-C)"
+            err_console.print(f"{how}; finished work is kept: run the same command again to go on")
+            if term:
+                sys.exit(143)  # replaces typer's 130: 128 + SIGTERM, as a shell reports it
