@@ -25,6 +25,13 @@ What is measured, all in one run on the same pages:
    for up to `--reocr` pages, the page image taken back out of the PDF/A (`pdfimages`) and
    OCRed again with plain Tesseract, whose CER is compared with arhiva's on the same pages.
 
+6. Inside arhiva's own run, each of its Tesseract processes is timed by GNU time
+   (`/usr/bin/time -a`, through a wrapper given as ARHIVA_TESSERACT_CMD): "Tesseract's share of
+   arhiva's CPU" divides Tesseract's CPU seconds by the whole tree's in the same minutes. On a VM
+   whose speed drifts (10-15% from one hour to the next was seen here), that figure holds where
+   the ratio of two separate phases (4. over 2.) does not. Skipped when /usr/bin/time is missing
+   (Debian package `time`).
+
 From these: the "tesseract floor" = Tesseract CPU seconds / os.cpu_count(), i.e. the best wall
 time arhiva could reach if OCR were its only cost and it kept every core busy. "throughput vs
 floor" = floor / arhiva wall time (100% would be Tesseract's speed exactly). "Tesseract-only CPU /
@@ -96,6 +103,8 @@ class IngestResults:
     throughput_vs_floor: float  # floor s / arhiva wall s
     throughput_vs_floor_excl_overhead: float | None
     cpu_vs_floor: float  # Tesseract-only CPU s / arhiva's CPU s (whole process tree)
+    arhiva_tesseract_cpu_s: float | None  # its own Tesseract runs, timed inside its run
+    tesseract_share_same_run: float | None  # that over arhiva's CPU s (whole tree), same minutes
     arhiva_cer_median: float
     arhiva_cer_mean: float
     archived_bytes_per_page: int
@@ -122,6 +131,34 @@ def generate(folder: Path, pages: int, seed: int, bitonal: bool = False) -> tupl
             return batch, samples
         per_document = max(1.0, len(samples) / documents)
         documents += max(1, math.ceil((pages - len(samples)) / per_document))
+
+
+GNU_TIME = Path("/usr/bin/time")
+
+
+def timed_tesseract(folder: Path) -> tuple[dict[str, str], Path] | None:
+    """Environment that makes arhiva run Tesseract through GNU time, which appends each run's
+    user and system CPU seconds to the log returned. None without GNU time."""
+    if not GNU_TIME.is_file() or shutil.which("tesseract") is None:
+        return None
+    log = folder / "tesseract-cpu.log"
+    wrapper = folder / "tesseract-timed"
+    wrapper.write_text(
+        f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%U %S" "{shutil.which("tesseract")}" "$@"\n',
+        encoding="utf-8",
+    )
+    wrapper.chmod(0o755)
+    return {"ARHIVA_TESSERACT_CMD": str(wrapper)}, log
+
+
+def logged_cpu(log: Path) -> float:
+    """Sum of the "user system" lines GNU time wrote (other lines: a failed run's status)."""
+    total = 0.0
+    for line in log.read_text(encoding="utf-8").splitlines() if log.is_file() else []:
+        parts = line.split()
+        if len(parts) == 2 and all(p.replace(".", "", 1).isdigit() for p in parts):
+            total += float(parts[0]) + float(parts[1])
+    return total
 
 
 def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | None = None) -> IngestRun:
@@ -208,8 +245,10 @@ def measure(
 
     env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "200"}
     archive = tmp / "archive"
+    timing = timed_tesseract(tmp)
     print("running arhiva ingest ...", flush=True)
-    first = run_ingest(batch, archive, env)
+    first = run_ingest(batch, archive, {**env, **timing[0]} if timing else env)
+    own_tess = round(logged_cpu(timing[1]), 2) if timing else None
     print("running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
     again = run_ingest(batch, archive, env)
 
@@ -249,6 +288,8 @@ def measure(
         throughput_vs_floor=round(floor / first.wall_s, 3),
         throughput_vs_floor_excl_overhead=round(floor / work_s, 3) if work_s > 0 else None,
         cpu_vs_floor=round(tess.cpu_s / first.cpu_s, 3),
+        arhiva_tesseract_cpu_s=own_tess,
+        tesseract_share_same_run=round(own_tess / first.cpu_s, 3) if own_tess else None,
         arhiva_cer_median=round(statistics.median(rates), 4),
         arhiva_cer_mean=round(statistics.fmean(rates), 4),
         archived_bytes_per_page=round(pdf_bytes / n),
@@ -278,6 +319,11 @@ def rows(r: IngestResults) -> list[tuple[str, str]]:
         ),
         ("arhiva CPU s (process tree)", num(r.arhiva_cpu_s)),
         ("tesseract-only CPU / arhiva CPU", f"{r.cpu_vs_floor:.0%}"),
+        ("arhiva's own Tesseract CPU s (same run)", num(r.arhiva_tesseract_cpu_s)),
+        (
+            "Tesseract's share of arhiva's CPU (same run)",
+            "-" if r.tesseract_share_same_run is None else f"{r.tesseract_share_same_run:.0%}",
+        ),
         ("peak RSS MB (process tree)", num(r.arhiva_peak_rss_mb, 0)),
         ("arhiva CER median / mean", f"{r.arhiva_cer_median:.2%} / {r.arhiva_cer_mean:.2%}"),
         ("archived KB per page", num(r.archived_bytes_per_page / 1000, 0)),
