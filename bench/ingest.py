@@ -139,12 +139,13 @@ GNU_TIME = Path("/usr/bin/time")
 def timed_tesseract(folder: Path) -> tuple[dict[str, str], Path] | None:
     """Environment that makes arhiva run Tesseract through GNU time, which appends each run's
     user and system CPU seconds to the log returned. None without GNU time."""
-    if not GNU_TIME.is_file() or shutil.which("tesseract") is None:
+    tesseract = shutil.which("tesseract")
+    if not GNU_TIME.is_file() or tesseract is None:
         return None
     log = folder / "tesseract-cpu.log"
     wrapper = folder / "tesseract-timed"
     wrapper.write_text(
-        f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%U %S" "{shutil.which("tesseract")}" "$@"\n',
+        f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%U %S" "{tesseract}" "$@"\n',
         encoding="utf-8",
     )
     wrapper.chmod(0o755)

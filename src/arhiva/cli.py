@@ -7,6 +7,7 @@ imported inside the commands that need them, so `arhiva --help` stays fast.
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -804,8 +805,6 @@ def _take_stop_signals() -> None:
     Prefect's temporary server stopped with it (SIGTERM's default would orphan that server).
     Python leaves SIGINT ignored when the parent ignored it, as a script's background job
     does; Ctrl-C must stop a batch all the same."""
-    import signal
-
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
 
@@ -818,8 +817,6 @@ def main() -> None:
         sys.exit(130)
     finally:
         if _stopped_by:
-            import signal
-
             term = _stopped_by[0] == signal.SIGTERM
             how = "stopped by SIGTERM" if term else "interrupted (Ctrl-C)"
             err_console.print(f"{how}; finished work is kept: run the same command again to go on")
