@@ -60,6 +60,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages", type=int, default=200, help="greyscale pages for ingest and ocrmypdf [200]"
     )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="arhiva runs on the greyscale pages, medians reported [3]"
+    )
+    parser.add_argument(
+        "--standing-server",
+        action="store_true",
+        help="ingest: also run arhiva against a standing Prefect server, as production does",
+    )
     parser.add_argument("--bitonal-pages", type=int, default=20, help="bitonal pages for their size [20]")
     parser.add_argument(
         "--memory-pages", default="20,200,1000", help="batch sizes for peak RSS [20,200,1000]"
@@ -80,7 +88,13 @@ def main(argv: list[str] | None = None) -> None:
     try:
         memory: dict[int, float] = {}
         if "ingest" in only or "ocrmypdf" in only:
-            grey = ingest.measure(args.pages, args.seed, tmp / "grey") if "ingest" in only else None
+            grey = (
+                ingest.measure(
+                    args.pages, args.seed, tmp / "grey", repeat=args.repeat, standing=args.standing_server
+                )
+                if "ingest" in only
+                else None
+            )
             if grey:
                 report["ingest"] = asdict(grey)
                 memory[grey.pages] = grey.arhiva_peak_rss_mb

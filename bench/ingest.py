@@ -1,8 +1,10 @@
 """End-to-end ingest benchmark: how close is `arhiva ingest` to the speed of Tesseract alone?
 
-Run from the repository root:  python -m bench.ingest [--pages 20] [--bitonal]
+Run from the repository root:  python -m bench.ingest [--pages 20] [--repeat 3] [--standing-server]
+[--bitonal]
 
-What is measured, all in one run on the same pages:
+What is measured, all in one run on the same pages (steps 2 to 4 `--repeat` times, and every
+figure reported as the median of the repeats):
 
 1. A sample batch of about `--pages` A4 pages is generated with the project's own generator
    (`arhiva.samples.batch.write_batch`) in a temporary folder. Generation is not timed.
@@ -39,6 +41,16 @@ arhiva CPU" compares CPU seconds instead (arhiva's: its whole process tree, star
 it says how much of arhiva's work is OCR, and unlike wall times it is barely moved by other
 programs running on the machine at the same time.
 
+Repeats and drift: plain Tesseract runs before the first arhiva run and again after each one, so
+every arhiva run sits between two Tesseract phases, and its floor is their mean. On a VM whose
+speed drifts slowly, that cancels most of the drift; the spread of the phases is printed.
+
+With `--standing-server`, each repeat also runs arhiva against a standing Prefect server
+(`scripts/prefect-server`, on port 4290 with its own PREFECT_HOME, started before the first
+repeat), as production runs it (docs/operations.md): no temporary server to start, and the
+server's CPU is reported beside arhiva's instead of inside its process tree. With PREFECT_API_URL
+already set, every run uses that server instead.
+
 Caveat: arhiva's one Tesseract run also writes the PDF text layer and the TSV of words, so
 per-page OCR costs are close but not identical. If Prefect's database (PREFECT_HOME) has never
 been created, the first ingest also pays for creating it. There are no timed asserts: this
@@ -48,6 +60,7 @@ prints figures, it does not judge them.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import re
@@ -57,10 +70,12 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import psutil
 from PIL import Image
 
 from arhiva.config import Settings
@@ -86,10 +101,34 @@ class IngestRun:
 
 
 @dataclass(frozen=True)
+class RunFigures:
+    """One arhiva run and the plain-Tesseract phases just before and just after it."""
+
+    server: str  # "temporary" (arhiva starts Prefect's) or "standing"
+    wall_s: float
+    cpu_s: float  # arhiva's whole process tree
+    server_cpu_s: float | None  # a standing server's CPU during the run (not in cpu_s)
+    peak_rss_mb: float
+    flow_s: float | None  # the time the command prints for the flow
+    pages_per_min: float
+    overhead_wall_s: float  # the same command on the archived batch
+    pages_per_min_excl_overhead: float | None
+    tesseract_cpu_s: float  # plain Tesseract: the mean of the phases before and after
+    throughput_vs_floor: float  # floor s / wall s
+    throughput_vs_floor_excl_overhead: float | None
+    own_tesseract_cpu_s: float | None  # arhiva's own Tesseract runs, timed inside its run
+    tesseract_share_same_run: float | None  # that over cpu_s (+ server_cpu_s), same minutes
+
+
+@dataclass(frozen=True)
 class IngestResults:
+    """Medians over the repeats with Prefect's temporary server (the one-command set-up); the
+    standing server's medians, when measured, in `standing_*`; every run in `runs`."""
+
     pages: int
     files: int
     bitonal: bool
+    repeats: int
     arhiva_wall_s: float
     arhiva_cpu_s: float
     arhiva_flow_s: float | None
@@ -98,6 +137,7 @@ class IngestResults:
     overhead_wall_s: float
     arhiva_pages_per_min_excl_overhead: float | None
     tesseract_cpu_s: float
+    tesseract_cpu_phases: tuple[float, ...]  # every plain-Tesseract phase, in order
     tesseract_floor_s: float
     floor_pages_per_min: float
     throughput_vs_floor: float  # floor s / arhiva wall s
@@ -105,12 +145,17 @@ class IngestResults:
     cpu_vs_floor: float  # Tesseract-only CPU s / arhiva's CPU s (whole process tree)
     arhiva_tesseract_cpu_s: float | None  # its own Tesseract runs, timed inside its run
     tesseract_share_same_run: float | None  # that over arhiva's CPU s (whole tree), same minutes
+    standing_pages_per_min: float | None
+    standing_throughput_vs_floor: float | None
+    standing_overhead_wall_s: float | None
+    standing_tesseract_share_same_run: float | None
     arhiva_cer_median: float
     arhiva_cer_mean: float
     archived_bytes_per_page: int
     reocr_pages: int
     reocr_cer_median: float | None  # plain Tesseract on the images taken out of the PDF/A
     scan_cer_median_same_pages: float | None  # arhiva's own CER on those pages
+    runs: tuple[RunFigures, ...]
 
 
 def generate(folder: Path, pages: int, seed: int, bitonal: bool = False) -> tuple[Path, list[SamplePage]]:
@@ -136,14 +181,14 @@ def generate(folder: Path, pages: int, seed: int, bitonal: bool = False) -> tupl
 GNU_TIME = Path("/usr/bin/time")
 
 
-def timed_tesseract(folder: Path) -> tuple[dict[str, str], Path] | None:
+def timed_tesseract(folder: Path, tag: str = "") -> tuple[dict[str, str], Path] | None:
     """Environment that makes arhiva run Tesseract through GNU time, which appends each run's
     user and system CPU seconds to the log returned. None without GNU time."""
     tesseract = shutil.which("tesseract")
     if not GNU_TIME.is_file() or tesseract is None:
         return None
-    log = folder / "tesseract-cpu.log"
-    wrapper = folder / "tesseract-timed"
+    log = folder / f"tesseract-cpu{tag}.log"
+    wrapper = folder / f"tesseract-timed{tag}"
     wrapper.write_text(
         f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%U %S" "{tesseract}" "$@"\n',
         encoding="utf-8",
@@ -236,107 +281,255 @@ def reocr(archive: Path, batch: Path, scratch: Path, limit: int) -> tuple[list[f
     return again, stored
 
 
+STANDING_PORT = 4290
+REPO = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def standing_server(folder: Path) -> Iterator[tuple[str, psutil.Process]]:
+    """A Prefect server of its own for the benchmark (`scripts/prefect-server` on STANDING_PORT,
+    its database in `folder`); yields its API URL and its process, and stops it afterwards."""
+    env = {
+        **os.environ,
+        "ARHIVA_PREFECT_PORT": str(STANDING_PORT),
+        "PREFECT_HOME": str(folder),
+        "PREFECT_BIN": str(Path(sys.executable).with_name("prefect")),
+    }
+    script = REPO / "scripts" / "prefect-server"
+    started = subprocess.run([script, "start"], env=env, capture_output=True, text=True, check=False)
+    if started.returncode:
+        raise SystemExit(f"the standing Prefect server did not start:\n{started.stderr[-2000:]}")
+    pid_file = Path(os.environ.get("TMPDIR", "/tmp")) / f"arhiva-prefect-{STANDING_PORT}.pid"
+    try:
+        yield started.stdout.strip().splitlines()[-1], psutil.Process(int(pid_file.read_text()))
+    finally:
+        subprocess.run([script, "stop"], env=env, capture_output=True, check=False)
+
+
+def tree_cpu(root: psutil.Process) -> float:
+    """CPU seconds (user + system) of a running process and its running descendants."""
+    total = 0.0
+    for p in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 3) if present else None
+
+
 def measure(
-    pages: int, seed: int, tmp: Path, *, bitonal: bool = False, reocr_pages: int = 10
+    pages: int,
+    seed: int,
+    tmp: Path,
+    *,
+    bitonal: bool = False,
+    reocr_pages: int = 10,
+    repeat: int = 1,
+    standing: bool = False,
 ) -> IngestResults:
     t0 = time.perf_counter()
     batch, samples = generate(tmp, pages, seed, bitonal)
     files = len({p.file for p in samples})
-    print(f"generated {len(samples)} pages in {files} files in {time.perf_counter() - t0:.1f} s: {batch}")
-
-    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "200"}
-    archive = tmp / "archive"
-    timing = timed_tesseract(tmp)
-    print("running arhiva ingest ...", flush=True)
-    first = run_ingest(batch, archive, {**env, **timing[0]} if timing else env)
-    own_tess = round(logged_cpu(timing[1]), 2) if timing else None
-    print("running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
-    again = run_ingest(batch, archive, env)
-
+    n = len(samples)
+    print(f"generated {n} pages in {files} files in {time.perf_counter() - t0:.1f} s: {batch}")
     scratch = tmp / "tesseract"
     scratch.mkdir()
     images = page_images(batch, samples, scratch)
     cores = os.cpu_count() or 1
-    print(f"running plain tesseract on {len(images)} prepared pages, {cores} at a time ...", flush=True)
-    tess = run_tesseract(images, scratch, BatchOptions().dpi, cores)
 
-    rates = [cer(p.text, p.truth) for p in archived_samples(archive, batch)]
-    pdf_bytes = sum(f.stat().st_size for f in (archive / "documents").rglob("document.pdf"))
+    def plain_tesseract() -> float:
+        print(f"running plain tesseract on {len(images)} prepared pages, {cores} at a time ...", flush=True)
+        cpu = run_tesseract(images, scratch, BatchOptions().dpi, cores).cpu_s
+        phases.append(round(cpu, 2))
+        return cpu
+
+    env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "COLUMNS": "200"}
+    given = "PREFECT_API_URL" in env
+    modes = ["standing (PREFECT_API_URL)" if given else "temporary"]
+    if standing and not given:
+        modes.append("standing")
+    phases: list[float] = []
+    runs: list[RunFigures] = []
+    kept_archive: Path | None = None
+    with contextlib.ExitStack() as stack:
+        server: tuple[str, psutil.Process] | None = None
+        if "standing" in modes:
+            print("starting a standing Prefect server ...", flush=True)
+            server = stack.enter_context(standing_server(tmp / "prefect-home"))
+        before = plain_tesseract()
+        for i in range(repeat):
+            done: list[tuple[str, IngestRun, IngestRun, float | None, float | None]] = []
+            for mode in modes:
+                run_env = {**env, "PREFECT_API_URL": server[0]} if mode == "standing" and server else env
+                archive = tmp / f"archive-{i}-{mode.split()[0]}"
+                timing = timed_tesseract(tmp, f"-{i}-{mode.split()[0]}")
+                print(
+                    f"repeat {i + 1}/{repeat}: running arhiva ingest ({mode} Prefect server) ...", flush=True
+                )
+                server_cpu0 = tree_cpu(server[1]) if mode == "standing" and server else None
+                first = run_ingest(batch, archive, {**run_env, **timing[0]} if timing else run_env)
+                server_cpu = tree_cpu(server[1]) - server_cpu0 if server_cpu0 is not None and server else None
+                own = round(logged_cpu(timing[1]), 2) if timing else None
+                print("running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
+                again = run_ingest(batch, archive, run_env)
+                if first.pages_ocred is not None and first.pages_ocred != n:
+                    print(f"warning: arhiva reports {first.pages_ocred} pages OCRed, the batch has {n}")
+                done.append((mode, first, again, own, server_cpu))
+                if kept_archive is None:
+                    kept_archive = archive
+                else:
+                    shutil.rmtree(archive, ignore_errors=True)
+            after = plain_tesseract()
+            tess = (before + after) / 2
+            for mode, first, again, own, server_cpu in done:
+                runs.append(_figures(n, cores, tess, mode, first, again, own, server_cpu))
+            before = after
+    assert kept_archive is not None
+    spread = (max(phases) - min(phases)) / min(phases)
+    print(f"plain Tesseract phases, CPU s: {', '.join(map(str, phases))} (spread {spread:.0%})")
+
+    rates = [cer(p.text, p.truth) for p in archived_samples(kept_archive, batch)]
+    pdf_bytes = sum(f.stat().st_size for f in (kept_archive / "documents").rglob("document.pdf"))
     print(f"re-OCRing up to {reocr_pages} archived page images ...", flush=True)
-    again_rates, stored_rates = reocr(archive, batch, scratch, reocr_pages)
-
-    n = len(samples)
-    floor = tess.cpu_s / cores
-    work_s = first.wall_s - again.wall_s
-    if first.pages_ocred is not None and first.pages_ocred != n:
-        print(f"warning: arhiva reports {first.pages_ocred} pages OCRed, the batch has {n}")
+    again_rates, stored_rates = reocr(kept_archive, batch, scratch, reocr_pages)
     if len(rates) != n:
         print(f"warning: {len(rates)} of {n} pages were archived")
+
+    main_runs = [r for r in runs if r.server == modes[0]]
+    standing_runs = [r for r in runs if r.server == "standing"]
+
+    def med(field: str, of: list[RunFigures] = main_runs) -> float | None:
+        return _median([getattr(r, field) for r in of])
+
+    tess_cpu = statistics.median(phases)
+    wall = med("wall_s") or 0.0
+    cpu = med("cpu_s") or 0.0
     return IngestResults(
         pages=n,
         files=files,
         bitonal=bitonal,
-        arhiva_wall_s=round(first.wall_s, 2),
-        arhiva_cpu_s=round(first.cpu_s, 2),
-        arhiva_flow_s=first.flow_s,
-        arhiva_peak_rss_mb=first.peak_rss_mb,
-        arhiva_pages_per_min=round(n / first.wall_s * 60, 2),
-        overhead_wall_s=round(again.wall_s, 2),
-        arhiva_pages_per_min_excl_overhead=round(n / work_s * 60, 2) if work_s > 0 else None,
-        tesseract_cpu_s=round(tess.cpu_s, 2),
-        tesseract_floor_s=round(floor, 2),
-        floor_pages_per_min=round(n / floor * 60, 2),
-        throughput_vs_floor=round(floor / first.wall_s, 3),
-        throughput_vs_floor_excl_overhead=round(floor / work_s, 3) if work_s > 0 else None,
-        cpu_vs_floor=round(tess.cpu_s / first.cpu_s, 3),
-        arhiva_tesseract_cpu_s=own_tess,
-        tesseract_share_same_run=round(own_tess / first.cpu_s, 3) if own_tess else None,
+        repeats=repeat,
+        arhiva_wall_s=round(wall, 2),
+        arhiva_cpu_s=round(cpu, 2),
+        arhiva_flow_s=med("flow_s"),
+        arhiva_peak_rss_mb=max(r.peak_rss_mb for r in main_runs),
+        arhiva_pages_per_min=round(n / wall * 60, 2),
+        overhead_wall_s=med("overhead_wall_s") or 0.0,
+        arhiva_pages_per_min_excl_overhead=med("pages_per_min_excl_overhead"),
+        tesseract_cpu_s=round(tess_cpu, 2),
+        tesseract_cpu_phases=tuple(phases),
+        tesseract_floor_s=round(tess_cpu / cores, 2),
+        floor_pages_per_min=round(n / (tess_cpu / cores) * 60, 2),
+        throughput_vs_floor=med("throughput_vs_floor") or 0.0,
+        throughput_vs_floor_excl_overhead=med("throughput_vs_floor_excl_overhead"),
+        cpu_vs_floor=round(tess_cpu / cpu, 3),
+        arhiva_tesseract_cpu_s=med("own_tesseract_cpu_s"),
+        tesseract_share_same_run=med("tesseract_share_same_run"),
+        standing_pages_per_min=med("pages_per_min", standing_runs),
+        standing_throughput_vs_floor=med("throughput_vs_floor", standing_runs),
+        standing_overhead_wall_s=med("overhead_wall_s", standing_runs),
+        standing_tesseract_share_same_run=med("tesseract_share_same_run", standing_runs),
         arhiva_cer_median=round(statistics.median(rates), 4),
         arhiva_cer_mean=round(statistics.fmean(rates), 4),
         archived_bytes_per_page=round(pdf_bytes / n),
         reocr_pages=len(again_rates),
         reocr_cer_median=round(statistics.median(again_rates), 4) if again_rates else None,
         scan_cer_median_same_pages=round(statistics.median(stored_rates), 4) if stored_rates else None,
+        runs=tuple(runs),
     )
+
+
+def _figures(
+    n: int,
+    cores: int,
+    tess_cpu: float,
+    mode: str,
+    first: IngestRun,
+    again: IngestRun,
+    own: float | None,
+    server_cpu: float | None,
+) -> RunFigures:
+    floor = tess_cpu / cores
+    work_s = first.wall_s - again.wall_s
+    cpu = first.cpu_s + (server_cpu or 0.0)
+    return RunFigures(
+        server=mode,
+        wall_s=round(first.wall_s, 2),
+        cpu_s=round(first.cpu_s, 2),
+        server_cpu_s=round(server_cpu, 2) if server_cpu is not None else None,
+        peak_rss_mb=first.peak_rss_mb,
+        flow_s=first.flow_s,
+        pages_per_min=round(n / first.wall_s * 60, 2),
+        overhead_wall_s=round(again.wall_s, 2),
+        pages_per_min_excl_overhead=round(n / work_s * 60, 2) if work_s > 0 else None,
+        tesseract_cpu_s=round(tess_cpu, 2),
+        throughput_vs_floor=round(floor / first.wall_s, 3),
+        throughput_vs_floor_excl_overhead=round(floor / work_s, 3) if work_s > 0 else None,
+        own_tesseract_cpu_s=own,
+        tesseract_share_same_run=round(own / cpu, 3) if own else None,
+    )
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0%}"
 
 
 def rows(r: IngestResults) -> list[tuple[str, str]]:
     kind = "bitonal" if r.bitonal else "greyscale"
-    return [
+    of = f", median of {r.repeats}" if r.repeats > 1 else ""
+    out = [
         (f"pages ({kind} A4, 300 dpi)", str(r.pages)),
-        ("arhiva wall s", num(r.arhiva_wall_s)),
+        (f"arhiva wall s{of}", num(r.arhiva_wall_s)),
         ("arhiva pages/min", num(r.arhiva_pages_per_min)),
         ("arhiva pages/min excl. fixed overhead", num(r.arhiva_pages_per_min_excl_overhead)),
         ("fixed overhead s (ingest of an archived batch)", num(r.overhead_wall_s)),
-        ("tesseract-only CPU s", num(r.tesseract_cpu_s)),
+        (
+            "tesseract-only CPU s (median; every phase)",
+            f"{num(r.tesseract_cpu_s)}; {', '.join(num(x) for x in r.tesseract_cpu_phases)}",
+        ),
         ("floor s (CPU s / cores)", num(r.tesseract_floor_s)),
         ("floor pages/min", num(r.floor_pages_per_min)),
-        ("throughput vs floor", f"{r.throughput_vs_floor:.0%}"),
         (
-            "throughput vs floor excl. overhead",
-            "-"
-            if r.throughput_vs_floor_excl_overhead is None
-            else f"{r.throughput_vs_floor_excl_overhead:.0%}",
+            "throughput vs floor (each run: the phases around it)",
+            f"{_pct(r.throughput_vs_floor)}; runs "
+            + ", ".join(_pct(x.throughput_vs_floor) for x in r.runs if x.server != "standing"),
         ),
+        ("throughput vs floor excl. overhead", _pct(r.throughput_vs_floor_excl_overhead)),
         ("arhiva CPU s (process tree)", num(r.arhiva_cpu_s)),
-        ("tesseract-only CPU / arhiva CPU", f"{r.cpu_vs_floor:.0%}"),
+        ("tesseract-only CPU / arhiva CPU", _pct(r.cpu_vs_floor)),
         ("arhiva's own Tesseract CPU s (same run)", num(r.arhiva_tesseract_cpu_s)),
-        (
-            "Tesseract's share of arhiva's CPU (same run)",
-            "-" if r.tesseract_share_same_run is None else f"{r.tesseract_share_same_run:.0%}",
-        ),
+        ("Tesseract's share of arhiva's CPU (same run)", _pct(r.tesseract_share_same_run)),
+    ]
+    if r.standing_pages_per_min is not None:
+        out += [
+            ("standing Prefect server: arhiva pages/min", num(r.standing_pages_per_min)),
+            (
+                "standing Prefect server: throughput vs floor",
+                f"{_pct(r.standing_throughput_vs_floor)}; runs "
+                + ", ".join(_pct(x.throughput_vs_floor) for x in r.runs if x.server == "standing"),
+            ),
+            ("standing Prefect server: fixed overhead s", num(r.standing_overhead_wall_s)),
+            (
+                "standing Prefect server: Tesseract's share of CPU (arhiva + server)",
+                _pct(r.standing_tesseract_share_same_run),
+            ),
+        ]
+    return [
+        *out,
         ("peak RSS MB (process tree)", num(r.arhiva_peak_rss_mb, 0)),
         ("arhiva CER median / mean", f"{r.arhiva_cer_median:.2%} / {r.arhiva_cer_mean:.2%}"),
         ("archived KB per page", num(r.archived_bytes_per_page / 1000, 0)),
-        (
-            f"re-OCR CER of archived images ({r.reocr_pages} p.)",
-            "-" if r.reocr_cer_median is None else f"{r.reocr_cer_median:.2%}",
-        ),
-        (
-            "arhiva CER on the same pages",
-            "-" if r.scan_cer_median_same_pages is None else f"{r.scan_cer_median_same_pages:.2%}",
-        ),
+        (f"re-OCR CER of archived images ({r.reocr_pages} p.)", _pct2(r.reocr_cer_median)),
+        ("arhiva CER on the same pages", _pct2(r.scan_cer_median_same_pages)),
     ]
+
+
+def _pct2(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2%}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -345,16 +538,30 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--pages", type=int, default=20, help="pages to generate (at least) [20]")
     parser.add_argument("--seed", type=int, default=1, help="sample generator seed [1]")
+    parser.add_argument("--repeat", type=int, default=1, help="arhiva runs, figures are their medians [1]")
+    parser.add_argument(
+        "--standing-server",
+        action="store_true",
+        help="also run arhiva against a standing Prefect server, in every repeat",
+    )
     parser.add_argument("--bitonal", action="store_true", help="black-and-white pages instead of greyscale")
     parser.add_argument("--reocr", type=int, default=10, help="archived pages to OCR again [10]")
     parser.add_argument("--keep", action="store_true", help="keep the temporary batch and archive")
     args = parser.parse_args(argv)
-    if args.pages < 1:
-        parser.error("--pages must be at least 1")
+    if args.pages < 1 or args.repeat < 1:
+        parser.error("--pages and --repeat must be at least 1")
     env_info = machine()
     tmp = Path(tempfile.mkdtemp(prefix="arhiva-bench-"))
     try:
-        results = measure(args.pages, args.seed, tmp, bitonal=args.bitonal, reocr_pages=args.reocr)
+        results = measure(
+            args.pages,
+            args.seed,
+            tmp,
+            bitonal=args.bitonal,
+            reocr_pages=args.reocr,
+            repeat=args.repeat,
+            standing=args.standing_server,
+        )
     finally:
         if args.keep:
             print(f"kept {tmp}")
