@@ -141,12 +141,18 @@ def analyse(arr: np.ndarray, dpi: int, max_skew: float = 15.0) -> Geometry:
     return Geometry(rotation, round(-angle, 3))
 
 
-def apply(image: Image.Image, geometry: Geometry) -> Image.Image:
-    """Undo rotation and skew on the full-resolution page. Keeps its mode ('1', 'L', 'RGB')."""
+_QUARTER_TURNS = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
+
+
+def apply(image: Image.Image, geometry: Geometry, arr: np.ndarray | None = None) -> Image.Image:
+    """Undo rotation and skew on the full-resolution page. Keeps its mode ('1', 'L', 'RGB').
+
+    `arr` is the image as an array ('L' for a bitonal page) when the caller already made one."""
     mode = image.mode
-    arr = np.asarray(image.convert("L") if mode == "1" else image)
+    if arr is None:
+        arr = np.asarray(image.convert("L") if mode == "1" else image)
     if geometry.rotation:
-        arr = np.ascontiguousarray(np.rot90(arr, -(geometry.rotation // 90)))
+        arr = cv2.rotate(arr, _QUARTER_TURNS[geometry.rotation])  # a copy, 10 times faster than numpy's
     if geometry.skew:
         fill: int | tuple[int, int, int] = (255, 255, 255) if arr.ndim == 3 else 255
         arr = _rotate(arr, -geometry.skew, fill)
@@ -165,9 +171,9 @@ def prepare_page(
     removed. Uncompressed, it costs milliseconds where PNG compression cost a third of a
     second per A4 page.
     """
-    analysed = np.asarray(image.convert("L") if image.mode == "1" else image)
-    geometry = analyse(analysed, dpi, max_skew)
-    fixed = apply(image, geometry)
+    arr = np.asarray(image.convert("L") if image.mode == "1" else image)
+    geometry = analyse(arr, dpi, max_skew)
+    fixed = apply(image, geometry, arr)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
