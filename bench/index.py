@@ -35,7 +35,8 @@ What is measured, for each backend, on the same synthetic pages:
 SQLite lives in a temporary folder, removed at the end. Elasticsearch is `--es-url`, or by
 default a node started with `scripts/elasticsearch start` on port `--es-port` (9260) with a
 `--es-heap` Java heap (2g) and stopped at the end; the index lives behind a fresh alias `bench-<random>`, and its indices are deleted at
-the end either way.
+the end either way. With `--es-alias` (and `--es-url`), only the searches are timed, on the pages
+already behind that alias (indexed earlier, e.g. by `rebuild()`), which is kept.
 
 Caveats: the synthetic text is more repetitive than real OCR (fixed boilerplate, no OCR errors),
 which favours compression and makes "common" words very common. Both backends run on the same
@@ -508,6 +509,38 @@ def bench_backend(
     )
 
 
+def bench_queries(index: SearchIndex, location: str, runs: int) -> BackendResult:
+    """The search half of bench_backend() on an index built earlier (`--es-alias`): no bulk figures."""
+    load_before = os.getloadavg()[0]
+    pages = index.count_pages()
+    settled = wait_for_merges(index)
+    if settled:
+        print(f"[{index.backend}] waited {settled:.0f} s (untimed) for background segment merges to end")
+    print(
+        f"[{index.backend}] {pages} pages indexed before; {len(QUERIES)} queries x (1 warm-up + {runs}) ..."
+    )
+    per_query, every = run_queries(index, runs)
+    found = [q.documents_found for q in per_query]
+    return BackendResult(
+        backend=index.backend,
+        location=location,
+        load_1min_before=round(load_before, 2),
+        pages=pages,
+        pages_counted=pages,
+        documents=index.count_documents(),
+        bulk_s=0.0,
+        bulk_pages_per_s=0.0,
+        bulk_pages_per_s_excl_generator=None,
+        p50_ms=round(percentile(every, 50), 2),
+        p95_ms=round(percentile(every, 95), 2),
+        mean_documents_found=round(statistics.fmean(found), 1),
+        queries_with_no_result=sum(1 for f in found if f == 0),
+        size_bytes=_elastic_size(index),
+        server_version=_server_version(index),
+        queries=per_query,
+    )
+
+
 def run_sqlite(pages: int, seed: int, runs: int, generator_s: float) -> BackendResult:
     folder = Path(tempfile.mkdtemp(prefix="arhiva-bench-index-"))
     try:
@@ -520,9 +553,17 @@ def run_sqlite(pages: int, seed: int, runs: int, generator_s: float) -> BackendR
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def run_elastic(url: str, pages: int, seed: int, runs: int, generator_s: float) -> BackendResult:
+def run_elastic(
+    url: str, pages: int, seed: int, runs: int, generator_s: float, alias: str | None = None
+) -> BackendResult:
     from arhiva.indexing.elastic import ElasticIndex
 
+    if alias:  # time only the queries, on pages indexed before
+        index = ElasticIndex(url, alias, create=False)
+        try:
+            return bench_queries(index, f"{url.rstrip('/')}/{alias}", runs)
+        finally:
+            index.close()
     location = f"{url.rstrip('/')}/bench-{secrets.token_hex(4)}"
     index = open_index(Path(tempfile.gettempdir()), location)
     assert isinstance(index, ElasticIndex)
@@ -649,6 +690,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--es-url", help="an Elasticsearch node to use; default: start one with scripts/elasticsearch"
     )
+    parser.add_argument(
+        "--es-alias",
+        help="with --es-url: time only the queries, on the pages behind this existing alias (kept); "
+        "no bulk figures",
+    )
     parser.add_argument("--es-port", type=int, default=9260, help="port of the node started [9260]")
     parser.add_argument("--es-heap", default="2g", help="Java heap of the node started [2g]")
     args = parser.parse_args(argv)
@@ -657,17 +703,22 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"--backends: choose among {', '.join(BACKENDS)}")
     if args.pages < 1 or args.runs < 1:
         parser.error("--pages and --runs must be at least 1")
+    if args.es_alias and (not args.es_url or backends != ["elasticsearch"]):
+        parser.error("--es-alias needs --es-url and --backends elasticsearch")
 
     load_at_start = os.getloadavg()[0]
-    gen = measure_generator(args.pages, args.seed)
-    print(
-        f"generator alone: {gen.pages} pages in {gen.documents} documents, "
-        f"{gen.mean_chars_per_page:.0f} characters a page on average, "
-        f"{gen.distinct_page_texts_in_first_10000} distinct texts among the first 10000 pages, "
-        f"pages with rare words: {gen.pages_with_rare_words}, "
-        f"{gen.seconds:.1f} s (included in the bulk times below)",
-        flush=True,
-    )
+    if args.es_alias:
+        gen = GeneratorStats(0, 0, 0.0, 0, {}, 0.0)
+    else:
+        gen = measure_generator(args.pages, args.seed)
+        print(
+            f"generator alone: {gen.pages} pages in {gen.documents} documents, "
+            f"{gen.mean_chars_per_page:.0f} characters a page on average, "
+            f"{gen.distinct_page_texts_in_first_10000} distinct texts among the first 10000 pages, "
+            f"pages with rare words: {gen.pages_with_rare_words}, "
+            f"{gen.seconds:.1f} s (included in the bulk times below)",
+            flush=True,
+        )
 
     results: list[BackendResult] = []
     for backend in backends:
@@ -681,7 +732,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"starting Elasticsearch on port {args.es_port} ...", flush=True)
                 url = es_script("start", args.es_port, args.es_heap)
                 started = True
-            results.append(run_elastic(url, args.pages, args.seed, args.runs, gen.seconds))
+            results.append(run_elastic(url, args.pages, args.seed, args.runs, gen.seconds, args.es_alias))
         finally:
             if started:
                 es_script("stop", args.es_port)
