@@ -101,6 +101,16 @@ def test_folding_keeps_every_character_in_place() -> None:
     assert len(fold(text)) == len(text)
 
 
+def test_document_key_is_the_ids_first_64_bits_signed() -> None:
+    from arhiva.indexing.elastic import document_key
+
+    assert document_key("0" * 15 + "1" + "f" * 48) == 1
+    assert document_key("7" + "f" * 63) == (1 << 63) - 1
+    assert document_key("8" + "0" * 63) == -(1 << 63)
+    assert document_key("f" * 64) == -1
+    assert document_key(A) != document_key(C)
+
+
 def test_a_passage_highlighted_on_folded_text_is_shown_on_the_original() -> None:
     from arhiva.indexing.elastic import unfold_highlight
 

@@ -39,7 +39,7 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_ALIAS = "arhiva-pages"
 MAX_PAGES_PER_HIT = 100
 MAX_FACET_VALUES = 50
@@ -88,6 +88,14 @@ def facet_key(collection: str | None, document_type: str | None, access_level: s
     return FACET_KEY_SEPARATOR.join("" if v is None else f"={v}" for v in values)
 
 
+def document_key(document_id: str) -> int:
+    """The document id's first 16 hex digits as a signed 64-bit number: what the counting
+    aggregation counts distinct values of (a number is hashed directly; the keyword needs a
+    look-up per value and a bitset per facet group)."""
+    key = int(document_id[:16], 16)
+    return key - (1 << 64) if key >= 1 << 63 else key
+
+
 def parse_facet_key(key: str) -> dict[str, str | None]:
     parts = key.split(FACET_KEY_SEPARATOR)
     return {name: (p[1:] if p else None) for name, p in zip(FACET_FIELDS, parts, strict=True)}
@@ -129,6 +137,7 @@ def to_source(r: IndexRecord) -> dict[str, Any]:
         "facet_key": facet_key(
             r.collection, r.document_type, r.access_level.value, issue_date and issue_date[:4]
         ),
+        "document_key": document_key(r.document_id),
     }
 
 
@@ -173,7 +182,7 @@ MAX_FACET_GROUPS = 10_000  # facet groups counted in one aggregation; beyond, on
 MAX_WINDOW = 10_000  # index.max_result_window
 # Documents per facet group: below the threshold the count is exact but for hash collisions
 # (64-bit); a lower threshold made the aggregation cheaper in the benchmark (100k pages).
-_DOCUMENTS = {"cardinality": {"field": "document_id", "precision_threshold": 3000}}
+_DOCUMENTS = {"cardinality": {"field": "document_key", "precision_threshold": 3000}}
 # The snippet is highlighted on text_folded (the one analysed field, stored for this) with tags
 # no OCR text holds, then laid onto the original text at the same character positions.
 _TAG_START, _TAG_END = "\x02", "\x03"
@@ -540,7 +549,7 @@ class ElasticIndex:
     ) -> _Counted:
         """More facet groups than one aggregation returns: a cardinality per facet bucket."""
         aggs: dict[str, Any] = {
-            "documents": {"cardinality": {"field": "document_id", "precision_threshold": 40000}}
+            "documents": {"cardinality": {"field": "document_key", "precision_threshold": 40000}}
         }
         if facets:
             aggs.update(_facet_aggs())
