@@ -66,6 +66,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import arhiva
 from arhiva.archive.package import relative_pdf_path
@@ -477,16 +478,11 @@ def bench_backend(
     if written != pages or counted_pages != pages:
         print(f"warning: [{index.backend}] expected {pages} pages", file=sys.stderr)
 
-    settled = wait_for_merges(index)
-    if settled:
-        print(f"[{index.backend}] waited {settled:.0f} s (untimed) for background segment merges to end")
-    print(f"[{index.backend}] {len(QUERIES)} queries x (1 warm-up + {runs}) ...", flush=True)
-    per_query, every = run_queries(index, runs)
+    searched = search_figures(index, runs, "")  # before the size: merges shrink Elasticsearch's store
     if index.backend == "sqlite":
         size = _sqlite_size(Path(location) / "index.sqlite")
     else:
         size = _elastic_size(index)
-    found = [q.documents_found for q in per_query]
     return BackendResult(
         backend=index.backend,
         location=location,
@@ -499,28 +495,34 @@ def bench_backend(
         bulk_pages_per_s_excl_generator=round(pages / (bulk_s - generator_s), 1)
         if bulk_s > generator_s
         else None,
-        p50_ms=round(percentile(every, 50), 2),
-        p95_ms=round(percentile(every, 95), 2),
-        mean_documents_found=round(statistics.fmean(found), 1),
-        queries_with_no_result=sum(1 for f in found if f == 0),
         size_bytes=size,
         server_version=_server_version(index),
-        queries=per_query,
+        **searched,
     )
+
+
+def search_figures(index: SearchIndex, runs: int, intro: str) -> dict[str, Any]:
+    """The search half of a BackendResult: waits (untimed) for segment merges, then times QUERIES."""
+    settled = wait_for_merges(index)
+    if settled:
+        print(f"[{index.backend}] waited {settled:.0f} s (untimed) for background segment merges to end")
+    print(f"[{index.backend}] {intro}{len(QUERIES)} queries x (1 warm-up + {runs}) ...", flush=True)
+    per_query, every = run_queries(index, runs)
+    found = [q.documents_found for q in per_query]
+    return {
+        "p50_ms": round(percentile(every, 50), 2),
+        "p95_ms": round(percentile(every, 95), 2),
+        "mean_documents_found": round(statistics.fmean(found), 1),
+        "queries_with_no_result": sum(1 for f in found if f == 0),
+        "queries": per_query,
+    }
 
 
 def bench_queries(index: SearchIndex, location: str, runs: int) -> BackendResult:
     """The search half of bench_backend() on an index built earlier (`--es-alias`): no bulk figures."""
     load_before = os.getloadavg()[0]
     pages = index.count_pages()
-    settled = wait_for_merges(index)
-    if settled:
-        print(f"[{index.backend}] waited {settled:.0f} s (untimed) for background segment merges to end")
-    print(
-        f"[{index.backend}] {pages} pages indexed before; {len(QUERIES)} queries x (1 warm-up + {runs}) ..."
-    )
-    per_query, every = run_queries(index, runs)
-    found = [q.documents_found for q in per_query]
+    searched = search_figures(index, runs, f"{pages} pages indexed before; ")
     return BackendResult(
         backend=index.backend,
         location=location,
@@ -531,13 +533,9 @@ def bench_queries(index: SearchIndex, location: str, runs: int) -> BackendResult
         bulk_s=0.0,
         bulk_pages_per_s=0.0,
         bulk_pages_per_s_excl_generator=None,
-        p50_ms=round(percentile(every, 50), 2),
-        p95_ms=round(percentile(every, 95), 2),
-        mean_documents_found=round(statistics.fmean(found), 1),
-        queries_with_no_result=sum(1 for f in found if f == 0),
         size_bytes=_elastic_size(index),
         server_version=_server_version(index),
-        queries=per_query,
+        **searched,
     )
 
 

@@ -364,15 +364,17 @@ def measure(
         for i in range(repeat):
             done: list[tuple[str, IngestRun, IngestRun, float | None, float | None]] = []
             for mode in modes:
-                run_env = {**env, "PREFECT_API_URL": server[0]} if mode == "standing" and server else env
-                archive = tmp / f"archive-{i}-{mode.split()[0]}"
-                timing = timed_tesseract(tmp, f"-{i}-{mode.split()[0]}")
+                ours = server if mode == "standing" else None  # the benchmark's own standing server
+                run_env = {**env, "PREFECT_API_URL": ours[0]} if ours else env
+                tag = f"{i}-{mode.split()[0]}"
+                archive = tmp / f"archive-{tag}"
+                timing = timed_tesseract(tmp, f"-{tag}")
                 print(
                     f"repeat {i + 1}/{repeat}: running arhiva ingest ({mode} Prefect server) ...", flush=True
                 )
-                server_cpu0 = tree_cpu(server[1]) if mode == "standing" and server else None
+                server_cpu0 = tree_cpu(ours[1]) if ours else 0.0
                 first = run_ingest(batch, archive, {**run_env, **timing[0]} if timing else run_env)
-                server_cpu = tree_cpu(server[1]) - server_cpu0 if server_cpu0 is not None and server else None
+                server_cpu = tree_cpu(ours[1]) - server_cpu0 if ours else None
                 own = round(logged_cpu(timing[1]), 2) if timing else None
                 print("running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
                 again = run_ingest(batch, archive, run_env)
