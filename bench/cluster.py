@@ -30,12 +30,28 @@ which submits no task, does not: it lands in Dask's "pages/min excl. overhead". 
 as on a cluster whose workers have been up for a while; compare both to see the one-time share.
 
 Wall time of each command is the headline figure. "Pages/min excl. overhead" divides the pages by
-(first run - second run), i.e. the time spent on the pages themselves. CPU time is recorded too:
-the command's own (getrusage of children, which includes Tesseract in local mode) and, in Dask
-mode, that of the scheduler and workers and their Tesseract children (psutil, summed over the
-ingest). Tesseract is called through a tiny shell wrapper (ARHIVA_TESSERACT_CMD, in both modes,
-a few ms a page) that logs its parent process, so the benchmark can report how many pages each
-Dask worker OCRed: it checks that the work really ran on the cluster and was shared.
+(first run - second run), i.e. the time spent on the pages themselves. The page count is the one
+the command prints ("N pages OCRed in S s").
+
+CPU time is recorded too. The command's own: getrusage of the benchmark's finished children, which
+includes the resident Tesseracts of the flow process in local mode (the flow process waits for
+them as it exits). In Dask mode, that of the scheduler and workers: their own user + system time
+and their finished children (psutil), plus the CPU of the workers' resident Tesseracts, which are
+still running (below).
+
+Who ran the OCR: each process that OCRs pages (the flow process in local mode, each Dask worker
+with `--cluster`) starts resident Tesseracts, `python -m arhiva.ocr.worker`, as its children.
+While each ingest runs, every 0.2 s, psutil lists the benchmark's descendants (the ingest command
+and its children, the scheduler, the workers and theirs) and reads the user + system CPU seconds
+of every `arhiva.ocr.worker` among them, with its parent process; the last reading of each counts.
+A Dask worker's resident Tesseracts stay up, idle, from one ingest to the next, so for those
+already running when an ingest starts only the difference between before and after it counts;
+those of the flow process end with it, after their last page, when they are idle. The sums by
+parent are `ocr_cpu_s_by_process` ("flow process", "worker-1", "worker-2"): they show that the
+OCR really ran on the Dask workers, not in the flow process, and whether both took a share. A
+Tesseract started during an ingest includes its own start-up and its loading of the language
+model (once per process), so fresh Dask workers and every local run pay that; a Tesseract that
+ended between two readings loses at most 0.2 s of its CPU.
 
 Caveat: on one machine with 2 cores, the two Dask workers compete with the flow process (which
 still assembles PDF/A documents and indexes them) and with the scheduler for the same two cores,
@@ -59,10 +75,12 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+
+import psutil
 
 import arhiva
 from bench.ingest import generate, run_ingest
@@ -72,6 +90,9 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BIN = Path(sys.executable).parent
 STOP_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
+OCR_WORKER = "arhiva.ocr.worker"  # in the command line of arhiva's resident Tesseracts
+SAMPLE_INTERVAL_S = 0.2
+IDLE_CPU_S = 0.1  # more OCR CPU than this in one ingest: the process really OCRed pages
 
 
 @dataclass(frozen=True)
@@ -81,13 +102,15 @@ class ModeResult:
     wall_s: float
     flow_s: float | None
     pages_ocred: int | None
-    cpu_s: float  # the ingest command (and, in local mode, Tesseract)
-    cluster_cpu_s: float | None  # scheduler + workers + their Tesseract children, dask only
+    cpu_s: float  # the ingest command (and, in local mode, its resident Tesseracts)
+    cluster_cpu_s: float | None  # scheduler + workers + their resident Tesseracts, dask only
     overhead_wall_s: float  # the same command on the already archived batch
     overhead_cluster_cpu_s: float | None
     pages_per_min: float
     pages_per_min_excl_overhead: float | None
-    tesseract_runs_by_process: dict[str, int] = field(default_factory=dict)
+    ocr_cpu_s: float  # all resident Tesseracts (`arhiva.ocr.worker`) during the first ingest
+    # the same, by the process that started them ("flow process", "worker-1", ...)
+    ocr_cpu_s_by_process: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -112,24 +135,81 @@ class Results:
     git: str | None
 
 
-# --- Tesseract wrapper: which process ran each page ----------------------------------------------
+# --- resident Tesseracts: which process ran the OCR, and its CPU -------------------------------
 
 
-def tesseract_wrapper(folder: Path) -> tuple[Path, Path]:
-    """A shell script that logs its parent pid for every OCR run, then execs Tesseract."""
-    log, wrapper = folder / "tesseract-parents.log", folder / "tesseract-logging-parent"
-    tesseract = shutil.which("tesseract") or "tesseract"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        f'case "$1" in --version|--list-langs) ;; *) echo "$PPID" >> {log} ;; esac\n'
-        f'exec {tesseract} "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    return wrapper, log
+class OcrCpu:
+    """CPU seconds of arhiva's resident Tesseracts (`python -m arhiva.ocr.worker`) among this
+    process's descendants while the block runs, by the process that started them.
+
+    Reads every `SAMPLE_INTERVAL_S` (psutil), and once more on leaving (a Dask worker's
+    Tesseracts are still there, idle); the last reading of each counts. For a Tesseract already
+    running on entry, only its CPU since then counts.
+    """
+
+    def __init__(self, names: dict[int, str] | None = None) -> None:
+        self._names = names or {}  # pid of a known parent: its name
+        self._root = psutil.Process()
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._parent: dict[int, str] = {}  # Tesseract pid: its parent's name, at first sight
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _parent_name(self, ppid: int) -> str:
+        if ppid in self._names:
+            return self._names[ppid]
+        try:
+            cmdline = psutil.Process(ppid).cmdline()
+        except psutil.Error:
+            cmdline = []
+        return "flow process" if cmdline[1:4] == ["-m", "arhiva", "ingest"] else f"pid {ppid}"
+
+    def _read(self) -> dict[int, float]:
+        cpu: dict[int, float] = {}
+        try:
+            procs = self._root.children(recursive=True)
+        except psutil.Error:
+            return cpu
+        for p in procs:
+            try:  # it may end between listing and reading
+                if OCR_WORKER not in p.cmdline():
+                    continue
+                if p.pid not in self._parent:
+                    self._parent[p.pid] = self._parent_name(p.ppid())
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            cpu[p.pid] = t.user + t.system
+        return cpu
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self._last.update(self._read())
+
+    def __enter__(self) -> OcrCpu:
+        self._start = self._read()
+        self._last = dict(self._start)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._read())
+
+    def by_process(self) -> dict[str, float]:
+        """CPU seconds by the name of the parent process, sorted by name."""
+        total: dict[str, float] = {}
+        for pid, cpu in self._last.items():
+            name = self._parent[pid]
+            total[name] = total.get(name, 0.0) + cpu - self._start.get(pid, 0.0)
+        return {name: round(total[name], 2) for name in sorted(total)}
 
 
-def _read_parents(log: Path) -> list[int]:
-    return [int(x) for x in log.read_text().split()] if log.exists() else []
+def _ocred(by_process: dict[str, float]) -> set[str]:
+    """The processes whose Tesseracts really OCRed (not just idled)."""
+    return {name for name, cpu in by_process.items() if cpu > IDLE_CPU_S}
 
 
 # --- the cluster ---------------------------------------------------------------------------------
@@ -214,11 +294,8 @@ class Cluster:
         return {p.pid: name for name, p in self.procs.items()}
 
     def cpu_s(self) -> float | None:
-        """User + system seconds of the scheduler and workers so far, with their finished children."""
-        try:
-            import psutil
-        except ImportError:
-            return None
+        """User + system seconds of the scheduler and workers so far, with their finished children
+        (not their resident Tesseracts, which are still running: see `OcrCpu`)."""
         total = 0.0
         for proc in self.procs.values():
             try:
@@ -243,8 +320,14 @@ class Cluster:
 # --- ingest runs ---------------------------------------------------------------------------------
 
 
-def _delta(after: float | None, before: float | None) -> float | None:
-    return None if after is None or before is None else round(after - before, 2)
+def _cluster_cpu(
+    after: float | None, before: float | None, ocr: dict[str, float], cluster: Cluster
+) -> float | None:
+    """The scheduler's and workers' CPU between two readings, with their resident Tesseracts'."""
+    if after is None or before is None:
+        return None
+    names = set(cluster.pid_names().values())
+    return round(after - before + sum(cpu for name, cpu in ocr.items() if name in names), 2)
 
 
 def measure_mode(
@@ -253,33 +336,35 @@ def measure_mode(
     archive: Path,
     pages: int,
     env: dict[str, str],
-    log: Path,
     cluster: Cluster | None = None,
 ) -> ModeResult:
     """The first ingest of the batch and a second one on the archived batch, in one mode."""
     load = os.getloadavg()[0]
     address = cluster.address if cluster else None
     names = cluster.pid_names() if cluster else {}
-    log.unlink(missing_ok=True)
 
     print(f"[{mode}] running arhiva ingest ...", flush=True)
     cpu0 = cluster.cpu_s() if cluster else None
-    first = run_ingest(batch, archive, env, address)
+    with OcrCpu(names) as ocr:
+        first = run_ingest(batch, archive, env, address)
     cpu1 = cluster.cpu_s() if cluster else None
-    parents = Counter(
-        names.get(pid, "flow process" if mode == "local" else f"pid {pid}") for pid in _read_parents(log)
-    )
+    by_process = ocr.by_process()
+    print(f"[{mode}] OCR CPU s by process: {by_process}", flush=True)
 
     print(f"[{mode}] running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
-    again = run_ingest(batch, archive, env, address)
+    with OcrCpu(names) as ocr_again:
+        again = run_ingest(batch, archive, env, address)
     cpu2 = cluster.cpu_s() if cluster else None
     if cluster:
         cluster.check_alive()
 
     if first.pages_ocred is not None and first.pages_ocred != pages:
         print(f"warning: [{mode}] arhiva reports {first.pages_ocred} pages OCRed, the batch has {pages}")
-    if again.pages_ocred:
-        print(f"warning: [{mode}] the overhead run OCRed {again.pages_ocred} pages; overhead is overstated")
+    if again.pages_ocred or _ocred(ocr_again.by_process()):
+        print(
+            f"warning: [{mode}] the overhead run OCRed {again.pages_ocred} pages "
+            f"(OCR CPU s {ocr_again.by_process()}); overhead is overstated"
+        )
     work_s = first.wall_s - again.wall_s
     return ModeResult(
         mode=mode,
@@ -288,27 +373,29 @@ def measure_mode(
         flow_s=first.flow_s,
         pages_ocred=first.pages_ocred,
         cpu_s=round(first.cpu_s, 2),
-        cluster_cpu_s=_delta(cpu1, cpu0),
+        cluster_cpu_s=_cluster_cpu(cpu1, cpu0, by_process, cluster) if cluster else None,
         overhead_wall_s=round(again.wall_s, 2),
-        overhead_cluster_cpu_s=_delta(cpu2, cpu1),
+        overhead_cluster_cpu_s=(
+            _cluster_cpu(cpu2, cpu1, ocr_again.by_process(), cluster) if cluster else None
+        ),
         pages_per_min=round(pages / first.wall_s * 60, 2),
         pages_per_min_excl_overhead=round(pages / work_s * 60, 2) if work_s > 0 else None,
-        tesseract_runs_by_process=dict(sorted(parents.items())),
+        ocr_cpu_s=round(sum(by_process.values()), 2),
+        ocr_cpu_s_by_process=by_process,
     )
 
 
-def warm_up_workers(tmp: Path, seed: int, env: dict[str, str], log: Path, cluster: Cluster) -> None:
+def warm_up_workers(tmp: Path, seed: int, env: dict[str, str], cluster: Cluster) -> None:
     """Untimed: an ingest of a small batch of other pages, so every worker runs its first tasks."""
     print("warming up the workers (untimed Dask ingest of a small batch, at least 4 pages) ...", flush=True)
-    log.unlink(missing_ok=True)
     t0 = time.perf_counter()
     warm, _ = generate(tmp / "warm-up", 4, seed + 1)
-    run_ingest(warm, tmp / "archive-warm-up", env, cluster.address)
-    names = cluster.pid_names()
-    ran = Counter(names.get(pid, f"pid {pid}") for pid in _read_parents(log))
-    print(f"warm-up took {time.perf_counter() - t0:.1f} s; tesseract runs: {dict(sorted(ran.items()))}")
-    if len(ran) < cluster.workers:
-        print("warning: not every worker got a page during the warm-up")
+    with OcrCpu(cluster.pid_names()) as ocr:
+        run_ingest(warm, tmp / "archive-warm-up", env, cluster.address)
+    by_process = ocr.by_process()
+    print(f"warm-up took {time.perf_counter() - t0:.1f} s; OCR CPU s by process: {by_process}")
+    if not set(cluster.pid_names().values()) - {"scheduler"} <= _ocred(by_process):
+        print("warning: not every worker OCRed a page during the warm-up")
 
 
 # --- report --------------------------------------------------------------------------------------
@@ -318,8 +405,8 @@ def _table(r: Results) -> str:
     def num(x: float | None, digits: int = 1) -> str:
         return "-" if x is None else f"{x:.{digits}f}"
 
-    def runs(m: ModeResult) -> str:
-        return ", ".join(f"{k} {v}" for k, v in m.tesseract_runs_by_process.items()) or "-"
+    def by_process(m: ModeResult) -> str:
+        return ", ".join(f"{k} {v:.1f}" for k, v in m.ocr_cpu_s_by_process.items()) or "-"
 
     loc, dsk = r.local, r.dask
     rows = [
@@ -338,7 +425,8 @@ def _table(r: Results) -> str:
         ),
         ("flow s (as printed by arhiva)", num(loc.flow_s), num(dsk.flow_s)),
         ("CPU s of the ingest command (incl. children)", num(loc.cpu_s), num(dsk.cpu_s)),
-        ("CPU s of scheduler + workers (incl. tesseract)", "-", num(dsk.cluster_cpu_s)),
+        ("CPU s of scheduler + workers (incl. their OCR)", "-", num(dsk.cluster_cpu_s)),
+        ("CPU s of resident Tesseracts (arhiva.ocr.worker)", num(loc.ocr_cpu_s), num(dsk.ocr_cpu_s)),
         ("1-min load average before", num(loc.load_1min_before, 2), num(dsk.load_1min_before, 2)),
     ]
     width = max(len(k) for k, _, _ in rows)
@@ -350,8 +438,8 @@ def _table(r: Results) -> str:
         f"{'ratio dask / local pages/min excl. overhead':<{width}}  "
         f"{num(r.ratio_dask_to_local_pages_per_min_excl_overhead, 2):>18}",
         "",
-        f"tesseract runs, local: {runs(loc)}",
-        f"tesseract runs, dask:  {runs(dsk)}",
+        f"OCR CPU s by process, local: {by_process(loc)}",
+        f"OCR CPU s by process, dask:  {by_process(dsk)}",
         f"{r.cpu_count} cores; {r.dask_workers} Dask workers x {r.dask_threads_per_worker} thread "
         f"({'warmed up' if r.dask_workers_warmed else 'fresh'}); "
         f"1-min load average {r.load_1min_at_start:.2f} at start, {r.load_1min_at_end:.2f} at end",
@@ -389,12 +477,10 @@ def main(argv: list[str] | None = None) -> None:
         pages, files = len(samples), len({p.file for p in samples})
         print(f"generated {pages} pages in {files} files in {time.perf_counter() - t0:.1f} s: {batch}")
 
-        wrapper, log = tesseract_wrapper(tmp)
         env = {
             **os.environ,
             "PREFECT_HOME": str(tmp / "prefect"),
             "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "ARHIVA_TESSERACT_CMD": str(wrapper),
             "COLUMNS": "200",
         }
         env.pop("PREFECT_API_URL", None)
@@ -403,7 +489,7 @@ def main(argv: list[str] | None = None) -> None:
         (tmp / "empty").mkdir()
         run_ingest(tmp / "empty", tmp / "warm-up-archive", env)
 
-        local = measure_mode("local", batch, tmp / "archive-local", pages, env, log)
+        local = measure_mode("local", batch, tmp / "archive-local", pages, env)
 
         print("starting a Dask scheduler and 2 workers ...", flush=True)
         cluster = Cluster(env, tmp / "dask-logs", workers=2)
@@ -411,8 +497,8 @@ def main(argv: list[str] | None = None) -> None:
         cluster.start()
         print(f"cluster {cluster.address} ready in {time.perf_counter() - t0:.1f} s (untimed)", flush=True)
         if args.warm_workers:
-            warm_up_workers(tmp, args.seed, env, log, cluster)
-        dask = measure_mode("dask", batch, tmp / "archive-dask", pages, env, log, cluster)
+            warm_up_workers(tmp, args.seed, env, cluster)
+        dask = measure_mode("dask", batch, tmp / "archive-dask", pages, env, cluster)
     finally:
         if cluster:
             cluster.stop()
@@ -449,10 +535,15 @@ def main(argv: list[str] | None = None) -> None:
         git=git_describe(),
     )
     worker_names = {f"worker-{n + 1}" for n in range(results.dask_workers)}
-    if set(dask.tesseract_runs_by_process) != worker_names:
+    if _ocred(dask.ocr_cpu_s_by_process) != worker_names:
         print(
-            f"warning: Dask mode's OCR did not run on exactly the {len(worker_names)} workers: "
-            f"{dask.tesseract_runs_by_process}"
+            f"warning: Dask mode's OCR did not run on exactly the {len(worker_names)} workers "
+            f"(OCR CPU s by process): {dask.ocr_cpu_s_by_process}"
+        )
+    if _ocred(local.ocr_cpu_s_by_process) != {"flow process"}:
+        print(
+            f"warning: local mode's OCR did not run in the flow process alone "
+            f"(OCR CPU s by process): {local.ocr_cpu_s_by_process}"
         )
 
     print()

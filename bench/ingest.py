@@ -27,12 +27,11 @@ figure reported as the median of the repeats):
    for up to `--reocr` pages, the page image taken back out of the PDF/A (`pdfimages`) and
    OCRed again with plain Tesseract, whose CER is compared with arhiva's on the same pages.
 
-6. Inside arhiva's own run, each of its Tesseract processes is timed by GNU time
-   (`/usr/bin/time -a`, through a wrapper given as ARHIVA_TESSERACT_CMD): "Tesseract's share of
-   arhiva's CPU" divides Tesseract's CPU seconds by the whole tree's in the same minutes. On a VM
-   whose speed drifts (10-15% from one hour to the next was seen here), that figure holds where
-   the ratio of two separate phases (4. over 2.) does not. Skipped when /usr/bin/time is missing
-   (Debian package `time`).
+6. Inside arhiva's own run, the CPU time of its resident Tesseracts (the `arhiva.ocr.worker`
+   processes, read every 0.2 s with psutil; they idle after the last page, so the last reading is
+   their total): "Tesseract's share of arhiva's CPU" divides it by the whole tree's in the same
+   minutes. On a VM whose speed drifts (10-15% from one hour to the next was seen here), that
+   figure holds where the ratio of two separate phases (4. over 2.) does not.
 
 From these: the "tesseract floor" = Tesseract CPU seconds / os.cpu_count(), i.e. the best wall
 time arhiva could reach if OCR were its only cost and it kept every core busy. "throughput vs
@@ -98,6 +97,7 @@ class IngestRun:
     exit_code: int
     pages_ocred: int | None  # as printed by the command
     flow_s: float | None  # the time the command prints for the flow
+    ocr_cpu_s: float  # CPU seconds of its resident Tesseracts
 
 
 @dataclass(frozen=True)
@@ -178,35 +178,6 @@ def generate(folder: Path, pages: int, seed: int, bitonal: bool = False) -> tupl
         documents += max(1, math.ceil((pages - len(samples)) / per_document))
 
 
-GNU_TIME = Path("/usr/bin/time")
-
-
-def timed_tesseract(folder: Path, tag: str = "") -> tuple[dict[str, str], Path] | None:
-    """Environment that makes arhiva run Tesseract through GNU time, which appends each run's
-    user and system CPU seconds to the log returned. None without GNU time."""
-    tesseract = shutil.which("tesseract")
-    if not GNU_TIME.is_file() or tesseract is None:
-        return None
-    log = folder / f"tesseract-cpu{tag}.log"
-    wrapper = folder / f"tesseract-timed{tag}"
-    wrapper.write_text(
-        f'#!/bin/sh\nexec {GNU_TIME} -a -o "{log}" -f "%U %S" "{tesseract}" "$@"\n',
-        encoding="utf-8",
-    )
-    wrapper.chmod(0o755)
-    return {"ARHIVA_TESSERACT_CMD": str(wrapper)}, log
-
-
-def logged_cpu(log: Path) -> float:
-    """Sum of the "user system" lines GNU time wrote (other lines: a failed run's status)."""
-    total = 0.0
-    for line in log.read_text(encoding="utf-8").splitlines() if log.is_file() else []:
-        parts = line.split()
-        if len(parts) == 2 and all(p.replace(".", "", 1).isdigit() for p in parts):
-            total += float(parts[0]) + float(parts[1])
-    return total
-
-
 def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | None = None) -> IngestRun:
     """Run `python -m arhiva ingest` once; exit 3 (some files quarantined) is reported, not fatal."""
     cmd = [sys.executable, "-m", "arhiva", "ingest", str(batch), "--archive", str(archive)]
@@ -227,6 +198,7 @@ def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | N
         exit_code=proc.returncode,
         pages_ocred=int(found.group(1)) if found else None,
         flow_s=float(found.group(2)) if found else None,
+        ocr_cpu_s=timed.ocr_cpu_s,
     )
 
 
@@ -368,14 +340,13 @@ def measure(
                 run_env = {**env, "PREFECT_API_URL": ours[0]} if ours else env
                 tag = f"{i}-{mode.split()[0]}"
                 archive = tmp / f"archive-{tag}"
-                timing = timed_tesseract(tmp, f"-{tag}")
                 print(
                     f"repeat {i + 1}/{repeat}: running arhiva ingest ({mode} Prefect server) ...", flush=True
                 )
                 server_cpu0 = tree_cpu(ours[1]) if ours else 0.0
-                first = run_ingest(batch, archive, {**run_env, **timing[0]} if timing else run_env)
+                first = run_ingest(batch, archive, run_env)
                 server_cpu = tree_cpu(ours[1]) - server_cpu0 if ours else None
-                own = round(logged_cpu(timing[1]), 2) if timing else None
+                own = first.ocr_cpu_s or None
                 print("running arhiva ingest again on the archived batch (fixed overhead) ...", flush=True)
                 again = run_ingest(batch, archive, run_env)
                 if first.pages_ocred is not None and first.pages_ocred != n:

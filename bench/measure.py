@@ -25,6 +25,7 @@ class Timed:
     wall_s: float
     cpu_s: float  # user + system time of the finished child processes (and their children)
     peak_rss_mb: float  # largest sum of RSS over the process and all its descendants at one time
+    ocr_cpu_s: float = 0.0  # CPU seconds of arhiva's resident Tesseracts (`arhiva.ocr.worker`) in it
 
 
 def children_cpu() -> float:
@@ -39,6 +40,9 @@ class TreeRss:
     subprocess forks, then runs the program): it shares its parent's pages, which RSS would count
     twice, so it is left out. Without this, a long batch (a fork per Tesseract run) is more likely
     to be sampled mid-fork and seemed to need 250 MB more than a short one.
+
+    It also keeps the last CPU time read of each of arhiva's resident Tesseracts (processes running
+    `arhiva.ocr.worker`): they idle once the last page is done, so the last reading is their total.
     """
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
@@ -46,6 +50,7 @@ class TreeRss:
         self._interval = interval
         self._stop = threading.Event()
         self.peak_bytes = 0
+        self._ocr_cpu: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
@@ -57,6 +62,9 @@ class TreeRss:
         for p in procs:
             with contextlib.suppress(psutil.Error):  # it ended between listing and reading
                 seen[p.pid] = (p.cmdline(), p.ppid(), p.memory_info().rss)
+                if "arhiva.ocr.worker" in seen[p.pid][0]:
+                    cpu = p.cpu_times()
+                    self._ocr_cpu[p.pid] = cpu.user + cpu.system
         return sum(
             rss
             for cmdline, ppid, rss in seen.values()
@@ -67,6 +75,10 @@ class TreeRss:
         while not self._stop.is_set():
             self.peak_bytes = max(self.peak_bytes, self._sample())
             self._stop.wait(self._interval)
+
+    @property
+    def ocr_cpu_s(self) -> float:
+        return sum(self._ocr_cpu.values())
 
     def __enter__(self) -> TreeRss:
         self._thread.start()
@@ -91,7 +103,8 @@ def timed_run(
         out, err = proc.communicate()
     wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-    return Timed(wall_s=wall, cpu_s=cpu, peak_rss_mb=round(rss.peak_bytes / 2**20, 1)), done
+    peak = round(rss.peak_bytes / 2**20, 1)
+    return Timed(wall_s=wall, cpu_s=cpu, peak_rss_mb=peak, ocr_cpu_s=round(rss.ocr_cpu_s, 2)), done
 
 
 def median_wall(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -88,26 +89,11 @@ def pdf_page_text(pdf: Path, page: int) -> str:
     return out.stdout
 
 
-def counting_tesseract(folder: Path) -> tuple[Path, Path]:
-    """The real Tesseract behind a wrapper that logs each OCR run (not --version/--list-langs).
-
-    Returns (wrapper, log); give the wrapper to arhiva as ARHIVA_TESSERACT_CMD.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "tesseract-runs.log"
-    log.touch()
-    wrapper = folder / "tesseract-counting"
-    wrapper.write_text(
-        "#!/bin/sh\n"
-        'case "$1" in --version|--list-langs) ;; *) echo "$1" >> ' + str(log) + " ;; esac\n"
-        'exec tesseract "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    return wrapper, log
-
-
-def runs(log: Path) -> int:
-    return len(log.read_text().splitlines())
+def pages_ocred(ingest_output: str) -> int:
+    """How many pages an ingest says it OCRed (its summary: '... N pages OCRed in S s')."""
+    found = re.search(r"(\d+) pages OCRed in", " ".join(ingest_output.split()))
+    assert found, ingest_output
+    return int(found.group(1))
 
 
 ES_SCRIPT = REPO / "scripts" / "elasticsearch"

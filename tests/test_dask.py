@@ -11,12 +11,13 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from arhiva.archive.package import iter_document_ids, load_document
 from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
 
-from .conftest import free_port
+from .conftest import free_port, pages_ocred
 
 BIN = Path(sys.executable).parent
 
@@ -24,13 +25,7 @@ BIN = Path(sys.executable).parent
 @pytest.fixture
 def cluster(tmp_path: Path):
     port = free_port()
-    log = tmp_path / "tesseract-parents.log"
-    wrapper = tmp_path / "tesseract-logging-parent"
-    wrapper.write_text(
-        f'#!/bin/sh\ncase "$1" in --version|--list-langs) ;; *) echo "$PPID" >> {log} ;; esac\nexec tesseract "$@"\n'
-    )
-    wrapper.chmod(0o755)
-    env = {**os.environ, "ARHIVA_TESSERACT_CMD": str(wrapper)}
+    env = dict(os.environ)
     address = f"tcp://127.0.0.1:{port}"
     procs = [
         subprocess.Popen(
@@ -62,7 +57,7 @@ def cluster(tmp_path: Path):
                 start_new_session=True,
             )
         )
-    yield address, [p.pid for p in procs[1:]], log, wrapper
+    yield address, [p.pid for p in procs[1:]]
     # Each in its own process group, ended as a group: a worker's temporary Prefect server
     # (a child of the worker) goes with it instead of outliving the test.
     for p in procs:
@@ -80,11 +75,11 @@ def cluster(tmp_path: Path):
 
 
 def test_ocr_runs_on_the_dask_workers(tmp_path: Path, cluster) -> None:
-    address, worker_pids, log, wrapper = cluster
+    address, worker_pids = cluster
     src, archive = tmp_path / "lot", tmp_path / "arhiva"
     write_batch(src, BatchOptions(documents=3, max_pages=2, size="a6", seed=21, rotate=False))
     pages = len(read_samples_index(src))
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect"), "ARHIVA_TESSERACT_CMD": str(wrapper)}
+    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect")}
     env.pop("PREFECT_API_URL", None)
     cmd = [
         sys.executable,
@@ -99,8 +94,10 @@ def test_ocr_runs_on_the_dask_workers(tmp_path: Path, cluster) -> None:
     ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stdout + out.stderr
-    parents = [int(line) for line in log.read_text().split()]
-    assert len(parents) == pages  # one Tesseract run per page
-    assert set(parents) == set(worker_pids)  # all on the workers, and both of them got work
+    assert pages_ocred(out.stdout) == pages
+    # The resident Tesseracts are the Dask workers' children, and stay loaded there: both got work.
+    for pid in worker_pids:
+        children = psutil.Process(pid).children()
+        assert any("arhiva.ocr.worker" in " ".join(c.cmdline()) for c in children), pid
     ids = list(iter_document_ids(archive))
     assert sum(load_document(archive, d).page_count for d in ids) == pages

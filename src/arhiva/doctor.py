@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from arhiva.config import Settings
+from arhiva.errors import MissingDependencyError
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 MIN_FREE_BYTES = 5 * 1024**3
@@ -40,26 +41,23 @@ def _version(cmd: list[str], pattern: str) -> str | None:
 
 
 def check_tesseract(settings: Settings) -> list[Check]:
-    version = _version([settings.tesseract_cmd, "--version"], r"tesseract\s+v?(\S+)")
-    if version is None:
-        return [
-            Check(
-                "Tesseract",
-                Status.missing,
-                f"{settings.tesseract_cmd} cannot be run",
-                "apt-get install tesseract-ocr tesseract-ocr-ron tesseract-ocr-eng",
-            )
-        ]
+    from arhiva.ocr.tesseract import engine_version, installed_languages
+
+    try:
+        version = engine_version()
+        have = installed_languages()
+    except MissingDependencyError as exc:
+        return [Check("Tesseract", Status.missing, str(exc), "scripts/setup")]
+    number = version.split()[1]
+    major = int(number.split(".")[0])
     checks = [
         Check(
             "Tesseract",
-            Status.ok if int(version.split(".")[0]) >= 5 else Status.warning,
-            f"version {version}",
-            "" if version.startswith("5") else "Tesseract 5 is recommended",
+            Status.ok if major >= 5 else Status.warning,
+            f"version {number}",
+            "" if major >= 5 else "Tesseract 5 is recommended",
         )
     ]
-    out = subprocess.run([settings.tesseract_cmd, "--list-langs"], capture_output=True, text=True, timeout=30)
-    have = {line.strip() for line in out.stdout.splitlines()[1:]}
     for lang in settings.languages.split("+"):
         checks.append(
             Check(f"Tesseract language {lang}", Status.ok, "installed")

@@ -24,7 +24,6 @@ class Settings(BaseSettings):
         "Tesseract reads many Romanian words with the English model and drops their diacritics "
         "('si' for 'și', 'in' for 'în'), and it is slower.",
     )
-    tesseract_cmd: str = Field("tesseract", description="Tesseract program to run.")
     tesseract_timeout: float = Field(300.0, gt=0, description="Seconds before one page's OCR is abandoned.")
     default_dpi: int = Field(
         300, ge=50, le=1200, description="Resolution assumed when a scan does not state one."

@@ -180,7 +180,7 @@ def _ingest(
         for number, ocred in enumerate(futures, start=1):
             try:
                 pages.append(ocred.result())
-                pages_ocred += 1
+                pages_ocred += not pages[-1].reused
             except MissingDependencyError:
                 raise
             except Exception as exc:

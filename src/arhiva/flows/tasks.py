@@ -33,8 +33,8 @@ _COMMON = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="check-tools", task_run_name="check-tools", **_COMMON)
 def check_tools(settings: Settings) -> str:
-    version = engine_version(settings.tesseract_cmd)
-    check_languages(settings.languages, settings.tesseract_cmd)
+    version = engine_version()
+    check_languages(settings.languages)
     return version
 
 

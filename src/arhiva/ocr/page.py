@@ -100,7 +100,7 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
     if done.is_file():
         cached = OcrPage.model_validate_json(done.read_bytes())
         if Path(cached.page_pdf).is_file():
-            return cached.model_copy(update={"page": page})
+            return cached.model_copy(update={"page": page, "reused": True})
     # Tesseract writes under a name of this run's own, renamed into place when complete, so two
     # runs on the same page (two ingests of one folder at once) never read each other's halves.
     base = folder / f".ocr.{os.getpid()}.{threading.get_ident()}"
@@ -111,7 +111,6 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
             base,
             languages=settings.languages,
             dpi=page.dpi,
-            cmd=settings.tesseract_cmd,
             timeout=settings.tesseract_timeout,
         )
         made = Path(f"{base}.page.pdf")

@@ -1,20 +1,29 @@
-"""Tesseract: exactly one run per page, giving text, word boxes, confidence and a text layer."""
+"""Tesseract: exactly one recognition per page, giving text, word boxes, confidence and a text
+layer, by resident Tesseract processes (`arhiva.ocr.worker`) that load the language model once."""
 
 from __future__ import annotations
 
+import atexit
 import csv
 import io
 import os
-import re
+import select
 import subprocess
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import pytesseract
+from types import ModuleType
 
 from arhiva.errors import MissingDependencyError, OcrEngineError
 from arhiva.ocr.text import fix_romanian
+from arhiva.ocr.worker import OcrReply, OcrRequest
 from arhiva.schemas.models import Word
+
+INSTALL = "run scripts/setup (it installs Tesseract with its languages and tesserocr)"
+WORKER_COMMAND = (sys.executable, "-m", "arhiva.ocr.worker")
 
 
 @dataclass(frozen=True)
@@ -25,31 +34,120 @@ class TesseractResult:
     text_layer_pdf: Path
 
 
-def engine_version(cmd: str = "tesseract") -> str:
-    """'Tesseract 5.3.0', or MissingDependencyError with how to install it."""
+def _tesserocr() -> ModuleType:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     try:
-        out = subprocess.run([cmd, "--version"], capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
+        import tesserocr
+    except ImportError as exc:
         raise MissingDependencyError(
-            f"Tesseract ({cmd}) cannot be run: {exc}. Install it with: "
-            "apt-get install tesseract-ocr tesseract-ocr-ron tesseract-ocr-eng"
+            f"libtesseract cannot be loaded through tesserocr ({exc}); {INSTALL}"
         ) from exc
-    m = re.search(r"tesseract\s+v?(\S+)", out.stdout + out.stderr)
-    return f"Tesseract {m.group(1) if m else 'unknown'}"
+    return tesserocr
 
 
-def check_languages(languages: str, cmd: str = "tesseract") -> None:
-    try:
-        out = subprocess.run([cmd, "--list-langs"], capture_output=True, text=True, timeout=30, check=True)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise MissingDependencyError(f"Tesseract ({cmd}) cannot list its languages: {exc}") from exc
-    have = {line.strip() for line in out.stdout.splitlines()[1:]}
-    missing = [lang for lang in languages.split("+") if lang not in have]
+def engine_version() -> str:
+    """'Tesseract 5.3.0': the library the OCR workers use."""
+    return "Tesseract " + _tesserocr().tesseract_version().split()[1]
+
+
+def installed_languages() -> set[str]:
+    return set(_tesserocr().get_languages()[1])
+
+
+def check_languages(languages: str) -> None:
+    missing = [lang for lang in languages.split("+") if lang not in installed_languages()]
     if missing:
         pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
         raise MissingDependencyError(
             f"Tesseract has no data for language(s) {', '.join(missing)}; install: apt-get install {pkgs}"
         )
+
+
+class ResidentTesseract:
+    """One OCR worker process and the pipes to it; one page at a time."""
+
+    def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
+        try:
+            self._proc = subprocess.Popen(
+                list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
+            )
+        except OSError as exc:
+            raise MissingDependencyError(f"the OCR worker ({' '.join(command)}) cannot start: {exc}") from exc
+
+    @property
+    def pid(self) -> int:
+        return self._proc.pid
+
+    @property
+    def alive(self) -> bool:
+        return self._proc.poll() is None
+
+    def ocr(self, request: OcrRequest, timeout: float) -> OcrReply:
+        """The worker's reply, or OcrEngineError when it does not answer within `timeout`
+        (plus a margin for Tesseract's layout analysis, which its own time limit does not
+        cover), or stops; either way this worker is then gone."""
+        assert self._proc.stdin is not None and self._proc.stdout is not None
+        try:
+            self._proc.stdin.write(request.model_dump_json() + "\n")
+            self._proc.stdin.flush()
+        except OSError:
+            pass  # it has stopped: reported below, with its exit code
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout * 1.25 + 5)
+        if not ready:
+            self.close(kill=True)
+            raise OcrEngineError(f"Tesseract did not finish within {timeout:g} s")
+        line = self._proc.stdout.readline()
+        if not line:
+            code = self._proc.wait()
+            raise OcrEngineError(f"the OCR worker stopped ({_exit_reason(code)}) while reading this page")
+        return OcrReply.model_validate_json(line)
+
+    def close(self, kill: bool = False) -> None:
+        if kill:
+            self._proc.kill()
+        elif self._proc.stdin is not None:
+            self._proc.stdin.close()  # the worker ends when its input ends
+        try:
+            self._proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            self._proc.wait()
+
+
+def _exit_reason(code: int) -> str:
+    return f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+
+
+class TesseractPool:
+    """Resident OCR workers, started as they are needed: as many as pages OCRed at once."""
+
+    def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
+        self._command = tuple(command)
+        self._idle: list[ResidentTesseract] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def worker(self) -> Iterator[ResidentTesseract]:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None or not worker.alive:
+            worker = ResidentTesseract(self._command)
+        try:
+            yield worker
+        finally:
+            if worker.alive:
+                with self._lock:
+                    self._idle.append(worker)
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for worker in idle:
+            worker.close()
+
+
+_pool = TesseractPool()
+atexit.register(_pool.close)
 
 
 def _parse_tsv(tsv: str) -> tuple[tuple[Word, ...], float]:
@@ -75,36 +173,29 @@ def ocr_page(
     *,
     languages: str,
     dpi: int,
-    cmd: str = "tesseract",
     timeout: float = 300.0,
+    pool: TesseractPool = _pool,
 ) -> TesseractResult:
-    """Run Tesseract once on a prepared page image.
+    """Recognise a prepared page once, with one of the pool's resident Tesseracts.
 
-    One process writes all three outputs: `out_base.txt` (text), `out_base.tsv` (words with
-    boxes and confidence) and `out_base.pdf` (an invisible text layer the size of the page).
+    The one recognition writes all three outputs: `out_base.txt` (text), `out_base.tsv` (words
+    with boxes and confidence) and `out_base.pdf` (an invisible text layer the size of the page).
     """
-    os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # threads per page make Tesseract slower here
-    pytesseract.pytesseract.tesseract_cmd = cmd
-    config = f"--psm 3 --dpi {dpi} -c textonly_pdf=1 -c tessedit_create_tsv=1"
-    try:
-        pytesseract.pytesseract.run_tesseract(
-            str(image),
-            str(out_base),
-            extension="pdf txt",
-            lang=languages,
-            config=config,
-            timeout=timeout,
-        )
-    except pytesseract.TesseractNotFoundError as exc:
-        raise MissingDependencyError(f"Tesseract ({cmd}) is not installed or not on PATH") from exc
-    except pytesseract.TesseractError as exc:
-        raise OcrEngineError(f"Tesseract failed (exit {exc.status}): {str(exc.message)[-500:]}") from exc
-    except RuntimeError as exc:  # pytesseract's timeout
-        raise OcrEngineError(f"Tesseract did not finish within {timeout:g} s") from exc
+    request = OcrRequest(
+        image=str(image),
+        out_base=str(out_base),
+        languages=languages,
+        dpi=dpi,
+        timeout_ms=round(timeout * 1000),
+    )
+    with pool.worker() as worker:
+        reply = worker.ocr(request, timeout)
+    if not reply.ok:
+        raise OcrEngineError(reply.error)
     pdf, txt, tsv = (Path(f"{out_base}.{ext}") for ext in ("pdf", "txt", "tsv"))
     for f in (pdf, txt, tsv):
         if not f.exists():
-            raise OcrEngineError(f"Tesseract exited without writing {f.name}")
+            raise OcrEngineError(f"Tesseract ended without writing {f.name}")
     words, mean = _parse_tsv(tsv.read_text(encoding="utf-8"))
     text = fix_romanian(txt.read_text(encoding="utf-8")).replace("\f", "").strip() + "\n"
     return TesseractResult(text=text, words=words, mean_confidence=mean, text_layer_pdf=pdf)

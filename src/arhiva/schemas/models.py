@@ -168,6 +168,11 @@ class OcrPage(_Model):
     page_pdf: str = Field(
         description="The page as a one-page PDF (scan image and invisible text), in the work folder."
     )
+    reused: bool = Field(
+        False,
+        exclude=True,
+        description="Read back from an earlier, interrupted run's work folder instead of OCRed now.",
+    )
 
 
 class PageRecord(_Model):
@@ -274,7 +279,9 @@ class BatchReport(_Model):
     low_confidence: tuple[LowConfidencePage, ...] = Field(
         description="Pages below the QA confidence threshold."
     )
-    pages_ocred: int
+    pages_ocred: int = Field(
+        description="Pages OCRed in this run; not those an interrupted run had finished."
+    )
     seconds: float
 
     @property

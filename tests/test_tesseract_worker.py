@@ -1,0 +1,82 @@
+"""The resident Tesseract workers: the same outputs as Tesseract's command line, one process per
+page in flight that stays loaded, and a page that hangs or kills its worker fails alone."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from arhiva.errors import OcrEngineError
+from arhiva.ocr.tesseract import ResidentTesseract, TesseractPool, ocr_page
+from arhiva.ocr.worker import OcrRequest
+
+from .conftest import cer
+from .inputs import page, save_png
+
+CLI_OPTIONS = ("--psm", "3", "--dpi", "300", "-l", "ron", "-c", "textonly_pdf=1", "pdf", "txt", "tsv")
+
+
+@pytest.fixture
+def pool():
+    p = TesseractPool()
+    yield p
+    p.close()
+
+
+def test_same_outputs_as_the_command_line_and_the_worker_stays(tmp_path: Path, pool: TesseractPool) -> None:
+    images = []
+    for seed in (31, 32):
+        img, truth = page(seed=seed, size="a6")
+        images.append((save_png(img, tmp_path / f"p{seed}.png"), truth))
+    pids = set()
+    for image, truth in images:
+        base = tmp_path / f"resident.{image.stem}"
+        result = ocr_page(image, base, languages="ron", dpi=300, pool=pool)
+        cli = tmp_path / f"cli.{image.stem}"
+        subprocess.run(
+            ["tesseract", str(image), str(cli), *CLI_OPTIONS],
+            env={"OMP_THREAD_LIMIT": "1", "PATH": "/usr/bin:/bin"},
+            check=True,
+            capture_output=True,
+        )
+        for ext in ("txt", "tsv"):  # the PDF differs only in its creation date
+            assert Path(f"{base}.{ext}").read_text() == Path(f"{cli}.{ext}").read_text()
+        assert cer(result.text, truth) < 0.03
+        assert result.words and result.mean_confidence > 80
+        with pool.worker() as worker:
+            pids.add(worker.pid)
+    assert len(pids) == 1  # one page at a time: the same process, its model loaded once
+
+
+def test_a_page_over_its_time_limit_fails_and_the_worker_goes_on(tmp_path: Path, pool: TesseractPool) -> None:
+    img, _ = page(seed=33, size="a5")
+    image = save_png(img, tmp_path / "p.png")
+    with pytest.raises(OcrEngineError, match=r"did not finish within 0.05 s"):
+        ocr_page(image, tmp_path / "late", languages="ron", dpi=300, timeout=0.05, pool=pool)
+    assert ocr_page(image, tmp_path / "again", languages="ron", dpi=300, pool=pool).words
+
+
+def test_a_worker_that_hangs_is_killed(tmp_path: Path) -> None:
+    worker = ResidentTesseract([sys.executable, "-c", "import time; time.sleep(600)"])
+    request = OcrRequest(
+        image="x.tif", out_base=str(tmp_path / "x"), languages="ron", dpi=300, timeout_ms=200
+    )
+    started = time.monotonic()
+    with pytest.raises(OcrEngineError, match=r"did not finish within 0.2 s"):
+        worker.ocr(request, 0.2)
+    assert time.monotonic() - started < 30
+    assert not worker.alive
+
+
+def test_a_worker_that_dies_fails_its_page_and_is_replaced(tmp_path: Path) -> None:
+    crashing = TesseractPool([sys.executable, "-c", "import sys; sys.stdin.readline(); sys.exit(7)"])
+    with pytest.raises(OcrEngineError, match=r"OCR worker stopped \(exit code 7\)"):
+        ocr_page(tmp_path / "x.tif", tmp_path / "x", languages="ron", dpi=300, pool=crashing)
+    with crashing.worker() as first, crashing.worker() as second:
+        assert first.alive and second.alive and first.pid != second.pid
+    crashing.close()
+    assert not first.alive and not second.alive
