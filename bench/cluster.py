@@ -75,7 +75,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -84,14 +83,12 @@ import psutil
 
 import arhiva
 from bench.ingest import generate, run_ingest
-from bench.measure import git_describe, tesseract_version
+from bench.measure import OcrCpu, git_describe, tesseract_version
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 BIN = Path(sys.executable).parent
 STOP_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 60.0
-OCR_WORKER = "arhiva.ocr.worker"  # in the command line of arhiva's resident Tesseracts
-SAMPLE_INTERVAL_S = 0.2
 IDLE_CPU_S = 0.1  # more OCR CPU than this in one ingest: the process really OCRed pages
 
 
@@ -133,78 +130,6 @@ class Results:
     tesseract_version: str
     python: str
     git: str | None
-
-
-# --- resident Tesseracts: which process ran the OCR, and its CPU -------------------------------
-
-
-class OcrCpu:
-    """CPU seconds of arhiva's resident Tesseracts (`python -m arhiva.ocr.worker`) among this
-    process's descendants while the block runs, by the process that started them.
-
-    Reads every `SAMPLE_INTERVAL_S` (psutil), and once more on leaving (a Dask worker's
-    Tesseracts are still there, idle); the last reading of each counts. For a Tesseract already
-    running on entry, only its CPU since then counts.
-    """
-
-    def __init__(self, names: dict[int, str] | None = None) -> None:
-        self._names = names or {}  # pid of a known parent: its name
-        self._root = psutil.Process()
-        self._start: dict[int, float] = {}
-        self._last: dict[int, float] = {}
-        self._parent: dict[int, str] = {}  # Tesseract pid: its parent's name, at first sight
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _parent_name(self, ppid: int) -> str:
-        if ppid in self._names:
-            return self._names[ppid]
-        try:
-            cmdline = psutil.Process(ppid).cmdline()
-        except psutil.Error:
-            cmdline = []
-        return "flow process" if cmdline[1:4] == ["-m", "arhiva", "ingest"] else f"pid {ppid}"
-
-    def _read(self) -> dict[int, float]:
-        cpu: dict[int, float] = {}
-        try:
-            procs = self._root.children(recursive=True)
-        except psutil.Error:
-            return cpu
-        for p in procs:
-            try:  # it may end between listing and reading
-                if OCR_WORKER not in p.cmdline():
-                    continue
-                if p.pid not in self._parent:
-                    self._parent[p.pid] = self._parent_name(p.ppid())
-                t = p.cpu_times()
-            except psutil.Error:
-                continue
-            cpu[p.pid] = t.user + t.system
-        return cpu
-
-    def _run(self) -> None:
-        while not self._stop.wait(SAMPLE_INTERVAL_S):
-            self._last.update(self._read())
-
-    def __enter__(self) -> OcrCpu:
-        self._start = self._read()
-        self._last = dict(self._start)
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
-        self._last.update(self._read())
-
-    def by_process(self) -> dict[str, float]:
-        """CPU seconds by the name of the parent process, sorted by name."""
-        total: dict[str, float] = {}
-        for pid, cpu in self._last.items():
-            name = self._parent[pid]
-            total[name] = total.get(name, 0.0) + cpu - self._start.get(pid, 0.0)
-        return {name: round(total[name], 2) for name in sorted(total)}
 
 
 def _ocred(by_process: dict[str, float]) -> set[str]:

@@ -82,7 +82,7 @@ from arhiva.ocr.prepare import prepare_page
 from arhiva.ocr.text import fix_romanian
 from arhiva.samples.batch import BatchOptions, SamplePage, write_batch
 from arhiva.samples.quality import archived_samples, cer
-from bench.measure import Timed, children_cpu, machine, num, table, timed_run, write_results
+from bench.measure import OcrCpu, Timed, children_cpu, machine, num, table, timed_run, write_results
 
 LANGUAGES = Settings().languages  # arhiva's languages (ARHIVA_LANGUAGES or the default), used for
 # the plain Tesseract runs too
@@ -183,7 +183,8 @@ def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | N
     cmd = [sys.executable, "-m", "arhiva", "ingest", str(batch), "--archive", str(archive)]
     if cluster:
         cmd += ["--cluster", cluster]
-    timed, proc = timed_run(cmd, env)
+    with OcrCpu() as ocr:
+        timed, proc = timed_run(cmd, env)
     if proc.returncode not in (0, 3):
         sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
         raise SystemExit(f"`{' '.join(cmd)}` failed with exit code {proc.returncode}")
@@ -198,7 +199,7 @@ def run_ingest(batch: Path, archive: Path, env: dict[str, str], cluster: str | N
         exit_code=proc.returncode,
         pages_ocred=int(found.group(1)) if found else None,
         flow_s=float(found.group(2)) if found else None,
-        ocr_cpu_s=timed.ocr_cpu_s,
+        ocr_cpu_s=round(sum(ocr.by_process().values()), 2),
     )
 
 

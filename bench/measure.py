@@ -25,7 +25,6 @@ class Timed:
     wall_s: float
     cpu_s: float  # user + system time of the finished child processes (and their children)
     peak_rss_mb: float  # largest sum of RSS over the process and all its descendants at one time
-    ocr_cpu_s: float = 0.0  # CPU seconds of arhiva's resident Tesseracts (`arhiva.ocr.worker`) in it
 
 
 def children_cpu() -> float:
@@ -40,9 +39,6 @@ class TreeRss:
     subprocess forks, then runs the program): it shares its parent's pages, which RSS would count
     twice, so it is left out. Without this, a long batch (a fork per Tesseract run) is more likely
     to be sampled mid-fork and seemed to need 250 MB more than a short one.
-
-    It also keeps the last CPU time read of each of arhiva's resident Tesseracts (processes running
-    `arhiva.ocr.worker`): they idle once the last page is done, so the last reading is their total.
     """
 
     def __init__(self, pid: int, interval: float = 0.2) -> None:
@@ -50,7 +46,6 @@ class TreeRss:
         self._interval = interval
         self._stop = threading.Event()
         self.peak_bytes = 0
-        self._ocr_cpu: dict[int, float] = {}
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> int:
@@ -62,9 +57,6 @@ class TreeRss:
         for p in procs:
             with contextlib.suppress(psutil.Error):  # it ended between listing and reading
                 seen[p.pid] = (p.cmdline(), p.ppid(), p.memory_info().rss)
-                if "arhiva.ocr.worker" in seen[p.pid][0]:
-                    cpu = p.cpu_times()
-                    self._ocr_cpu[p.pid] = cpu.user + cpu.system
         return sum(
             rss
             for cmdline, ppid, rss in seen.values()
@@ -76,10 +68,6 @@ class TreeRss:
             self.peak_bytes = max(self.peak_bytes, self._sample())
             self._stop.wait(self._interval)
 
-    @property
-    def ocr_cpu_s(self) -> float:
-        return sum(self._ocr_cpu.values())
-
     def __enter__(self) -> TreeRss:
         self._thread.start()
         return self
@@ -87,6 +75,79 @@ class TreeRss:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+OCR_WORKER = "arhiva.ocr.worker"  # in the command line of arhiva's resident Tesseracts
+SAMPLE_INTERVAL_S = 0.2
+
+
+class OcrCpu:
+    """CPU seconds of arhiva's resident Tesseracts (`python -m arhiva.ocr.worker`) among this
+    process's descendants while the block runs, by the process that started them.
+
+    Reads every `SAMPLE_INTERVAL_S` (psutil), and once more on leaving (a Dask worker's
+    Tesseracts are still there, idle); the last reading of each counts. For a Tesseract already
+    running on entry, only its CPU since then counts.
+    """
+
+    def __init__(self, names: dict[int, str] | None = None) -> None:
+        self._names = names or {}  # pid of a known parent: its name
+        self._root = psutil.Process()
+        self._start: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._parent: dict[int, str] = {}  # Tesseract pid: its parent's name, at first sight
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _parent_name(self, ppid: int) -> str:
+        if ppid in self._names:
+            return self._names[ppid]
+        try:
+            cmdline = psutil.Process(ppid).cmdline()
+        except psutil.Error:
+            cmdline = []
+        return "flow process" if cmdline[1:4] == ["-m", "arhiva", "ingest"] else f"pid {ppid}"
+
+    def _read(self) -> dict[int, float]:
+        cpu: dict[int, float] = {}
+        try:
+            procs = self._root.children(recursive=True)
+        except psutil.Error:
+            return cpu
+        for p in procs:
+            try:  # it may end between listing and reading
+                if OCR_WORKER not in p.cmdline():
+                    continue
+                if p.pid not in self._parent:
+                    self._parent[p.pid] = self._parent_name(p.ppid())
+                t = p.cpu_times()
+            except psutil.Error:
+                continue
+            cpu[p.pid] = t.user + t.system
+        return cpu
+
+    def _run(self) -> None:
+        while not self._stop.wait(SAMPLE_INTERVAL_S):
+            self._last.update(self._read())
+
+    def __enter__(self) -> OcrCpu:
+        self._start = self._read()
+        self._last = dict(self._start)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._last.update(self._read())
+
+    def by_process(self) -> dict[str, float]:
+        """CPU seconds by the name of the parent process, sorted by name."""
+        total: dict[str, float] = {}
+        for pid, cpu in self._last.items():
+            name = self._parent[pid]
+            total[name] = total.get(name, 0.0) + cpu - self._start.get(pid, 0.0)
+        return {name: round(total[name], 2) for name in sorted(total)}
 
 
 def timed_run(
@@ -103,8 +164,7 @@ def timed_run(
         out, err = proc.communicate()
     wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     done = subprocess.CompletedProcess(cmd, proc.returncode, out, err)
-    peak = round(rss.peak_bytes / 2**20, 1)
-    return Timed(wall_s=wall, cpu_s=cpu, peak_rss_mb=peak, ocr_cpu_s=round(rss.ocr_cpu_s, 2)), done
+    return Timed(wall_s=wall, cpu_s=cpu, peak_rss_mb=round(rss.peak_bytes / 2**20, 1)), done
 
 
 def median_wall(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> float:

@@ -4,8 +4,6 @@ layer, by resident Tesseract processes (`arhiva.ocr.worker`) that load the langu
 from __future__ import annotations
 
 import atexit
-import csv
-import io
 import os
 import select
 import subprocess
@@ -55,7 +53,8 @@ def installed_languages() -> set[str]:
 
 
 def check_languages(languages: str) -> None:
-    missing = [lang for lang in languages.split("+") if lang not in installed_languages()]
+    have = installed_languages()
+    missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
         raise MissingDependencyError(
@@ -150,20 +149,15 @@ _pool = TesseractPool()
 atexit.register(_pool.close)
 
 
-def _parse_tsv(tsv: str) -> tuple[tuple[Word, ...], float]:
-    words: list[Word] = []
-    confs: list[float] = []
-    for row in csv.DictReader(io.StringIO(tsv), delimiter="\t", quoting=csv.QUOTE_NONE):
-        if row.get("level") != "5":
-            continue
-        text = fix_romanian((row.get("text") or "").strip())
-        conf = float(row.get("conf") or -1)
-        if not text or conf < 0:
-            continue
-        box = (int(row["left"]), int(row["top"]), int(row["width"]), int(row["height"]))
-        words.append(Word(text=text, confidence=round(conf, 2), box=box))
-        confs.append(conf)
-    mean = round(sum(confs) / len(confs), 2) if confs else 0.0
+def _words(found: list[tuple[str, float, tuple[int, int, int, int]]]) -> tuple[tuple[Word, ...], float]:
+    """The words with text and a confidence (Romanian letters made comma-below), and their mean
+    confidence."""
+    words = [
+        Word(text=fix_romanian(text.strip()), confidence=round(conf, 2), box=box)
+        for text, conf, box in found
+        if text.strip() and conf >= 0
+    ]
+    mean = round(sum(w.confidence for w in words) / len(words), 2) if words else 0.0
     return tuple(words), mean
 
 
@@ -178,8 +172,8 @@ def ocr_page(
 ) -> TesseractResult:
     """Recognise a prepared page once, with one of the pool's resident Tesseracts.
 
-    The one recognition writes all three outputs: `out_base.txt` (text), `out_base.tsv` (words
-    with boxes and confidence) and `out_base.pdf` (an invisible text layer the size of the page).
+    The one recognition gives the text (`out_base.txt`), the words with boxes and confidence, and
+    `out_base.pdf`, an invisible text layer the size of the page.
     """
     request = OcrRequest(
         image=str(image),
@@ -192,10 +186,10 @@ def ocr_page(
         reply = worker.ocr(request, timeout)
     if not reply.ok:
         raise OcrEngineError(reply.error)
-    pdf, txt, tsv = (Path(f"{out_base}.{ext}") for ext in ("pdf", "txt", "tsv"))
-    for f in (pdf, txt, tsv):
+    pdf, txt = Path(f"{out_base}.pdf"), Path(f"{out_base}.txt")
+    for f in (pdf, txt):
         if not f.exists():
             raise OcrEngineError(f"Tesseract ended without writing {f.name}")
-    words, mean = _parse_tsv(tsv.read_text(encoding="utf-8"))
+    words, mean = _words(reply.words)
     text = fix_romanian(txt.read_text(encoding="utf-8")).replace("\f", "").strip() + "\n"
     return TesseractResult(text=text, words=words, mean_confidence=mean, text_layer_pdf=pdf)
