@@ -3,6 +3,7 @@ pages OCRed before the kill are not OCRed again."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -10,12 +11,14 @@ import sys
 import time
 from pathlib import Path
 
+from PIL import Image
+
 from arhiva.archive.package import iter_document_ids, load_document
 from arhiva.indexing.sqlite import SqliteIndex
 from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
 
 from .conftest import pages_ocred
-from .inputs import save_png
+from .inputs import page, save_png
 
 
 def test_sigkill_midway_then_resume(tmp_path: Path) -> None:
@@ -99,12 +102,6 @@ def test_two_ingests_of_one_folder_at_once(tmp_path: Path) -> None:
 
 
 def test_a_page_over_the_ocr_time_limit_is_set_aside_and_the_batch_goes_on(tmp_path: Path) -> None:
-    import json
-
-    from PIL import Image
-
-    from .inputs import page
-
     src, archive = tmp_path / "lot", tmp_path / "arhiva"
     write_batch(src, BatchOptions(documents=2, max_pages=1, size="a6", seed=17, rotate=False))
     # A sheet of four A4 pages of text: Tesseract needs far longer than the limit for it, where an
