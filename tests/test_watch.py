@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import signal
@@ -111,13 +112,14 @@ def test_watch_ingests_each_batch_once_only_when_complete(tmp_path: Path) -> Non
         except subprocess.TimeoutExpired:
             proc.kill()
             raise
+        finally:
+            log.close()
     output = (tmp_path / "watch.log").read_text()
     assert code == 130 and "interrupted (Ctrl-C)" in output, output
     assert output.count("Ingesting lot-rapid") == 1 and output.count("Ingesting lot-lent") == 1, output
     ledger = json.loads((archive / "watch" / "lot-lent.json").read_text())
     assert ledger["files"] == len(files)  # the whole batch was there when it was taken
     assert ledger["exit_code"] == 0
-    import datetime as dt
 
     assert dt.datetime.fromisoformat(ledger["ingested_at"]).timestamp() > last_write
     batches = {load_document(archive, d).batch for d in iter_document_ids(archive)}
