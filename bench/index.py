@@ -382,7 +382,7 @@ def wait_for_merges(index: SearchIndex, limit_s: float = 300) -> float:
     return time.perf_counter() - t0
 
 
-# Other words and filters than QUERIES', for the node's warm-up: it compiles and loads what any
+# Words and filters other than those of QUERIES, for the node's warm-up: it compiles and loads what any
 # search needs, without caching anything of the timed queries.
 WARM_UP: tuple[Query, ...] = (
     _q("word", "cadastral"),
