@@ -419,7 +419,7 @@ def run_queries(index: SearchIndex, runs: int) -> tuple[list[QueryResult], list[
     per_query: list[QueryResult] = []
     every: list[float] = []
     warm_up(index, runs)
-    answers = [index.search(q.request) for q in QUERIES]  # warm-up
+    answers = [index.search(q.request) for q in QUERIES]  # untimed: counts, and each query's first run
     for q, warm in zip(QUERIES, answers, strict=True):
         found = warm.total_documents
         timings: list[float] = []

@@ -120,7 +120,6 @@ def test_watch_ingests_each_batch_once_only_when_complete(tmp_path: Path) -> Non
     ledger = json.loads((archive / "watch" / "lot-lent.json").read_text())
     assert ledger["files"] == len(files)  # the whole batch was there when it was taken
     assert ledger["exit_code"] == 0
-
     assert dt.datetime.fromisoformat(ledger["ingested_at"]).timestamp() > last_write
     batches = {load_document(archive, d).batch for d in iter_document_ids(archive)}
     assert batches == {"lot-rapid", "lot-lent"}
