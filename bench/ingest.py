@@ -79,7 +79,7 @@ from PIL import Image
 
 from arhiva.config import Settings
 from arhiva.ocr.prepare import prepare_page
-from arhiva.ocr.text import fix_romanian
+from arhiva.text import fix_romanian
 from arhiva.samples.batch import BatchOptions, SamplePage, write_batch
 from arhiva.samples.quality import archived_samples, cer
 from bench.measure import OcrCpu, Timed, children_cpu, machine, num, table, timed_run, write_results

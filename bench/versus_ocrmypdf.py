@@ -30,7 +30,7 @@ from pathlib import Path
 import img2pdf
 from PIL import Image
 
-from arhiva.ocr.text import fix_romanian
+from arhiva.text import fix_romanian
 from arhiva.samples.batch import SamplePage
 from arhiva.samples.quality import cer
 from bench.ingest import LANGUAGES

@@ -11,12 +11,13 @@ import pikepdf
 import pytest
 from PIL import Image
 
-from arhiva.archive.pdfa import build_page_pdf, build_pdfa, flatten_paper
+from arhiva.archive.pdfa import build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
-from arhiva.ocr.text import fix_romanian
-from arhiva.schemas.models import FileKind, PageRef
+from arhiva.ocr.pagepdf import build_page_pdf, flatten_paper
+from arhiva.schemas.models import DocumentMetadata, FileKind, PageRef
+from arhiva.text import fix_romanian
 
 from .conftest import cer, verapdf, verapdf_details
 from .inputs import page
@@ -30,7 +31,7 @@ def _xmp() -> bytes:
     return build_xmp(
         XmpInfo(
             identifier="e" * 64,
-            title="Test",
+            sheet=DocumentMetadata(title="Test"),
             languages="ron+eng",
             page_count=1,
             sources=("scan",),

@@ -17,8 +17,8 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from arhiva.archive.package import iter_document_ids, load_document, load_pages, package_dir
+from arhiva.checksum import sha256_file
 from arhiva.cli import app
-from arhiva.ingest.checksum import sha256_file
 from arhiva.samples.batch import BatchOptions, read_samples_index, write_batch
 from arhiva.samples.render import PageStyle, ground_truth, layout, render_page
 from arhiva.samples.texts import sample_document

@@ -12,7 +12,7 @@ from arhiva.archive.pdfa import build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
-from arhiva.schemas.models import FileKind, PageRef
+from arhiva.schemas.models import AccessLevel, DocumentMetadata, FileKind, PageRef
 
 from .conftest import cer, pdf_page_text, verapdf, verapdf_details
 from .inputs import page, save_png
@@ -54,16 +54,20 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
     xmp = build_xmp(
         XmpInfo(
             identifier="f" * 64,
-            title="Autorizație de construire nr. 7/2024 & <test>",
+            sheet=DocumentMetadata(
+                title="Autorizație de construire nr. 7/2024 & <test>",
+                document_type="autorizație de construire",
+                issue_date=dt.date(2024, 3, 14),
+                keywords=("urbanism", "ședință"),
+                registration_number="7/2024",
+                access_level=AccessLevel.public,
+            ),
             languages="ron+eng",
             page_count=1,
             sources=("scan.png",),
             created=dt.datetime(2026, 11, 22, 10, 0, tzinfo=dt.UTC),
             creator_tool="arhiva test",
             producer="arhiva test",
-            document_type="autorizație de construire",
-            issue_date=dt.date(2024, 3, 14),
-            keywords=("urbanism", "ședință"),
             arhiva={"collection": "urbanism", "ocrEngine": "Tesseract 5", "meanConfidence": "91.50"},
         )
     )
@@ -87,3 +91,6 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
         assert meta["dc:identifier"] == "f" * 64
         assert meta["{http://ns.adobe.com/xap/1.0/t/pg/}NPages"] == "1"
         assert meta["{https://arhiva.ps4.ro/ns/1.0/}collection"] == "urbanism"
+        assert meta["{https://arhiva.ps4.ro/ns/1.0/}registrationNumber"] == "7/2024"
+        assert meta["{https://arhiva.ps4.ro/ns/1.0/}accessLevel"] == "public"
+        assert meta["dc:subject"] == {"urbanism", "ședință"}

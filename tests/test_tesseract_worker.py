@@ -13,8 +13,8 @@ import pytest
 
 from arhiva.errors import OcrEngineError
 from arhiva.ocr.tesseract import ResidentTesseract, TesseractPool, ocr_page
-from arhiva.ocr.text import fix_romanian
 from arhiva.ocr.worker import OcrRequest
+from arhiva.text import fix_romanian
 
 from .conftest import cer
 from .inputs import page, save_png

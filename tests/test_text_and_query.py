@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from arhiva.indexing.query import parse_query, to_fts5
-from arhiva.ocr.text import fix_romanian
+from arhiva.text import fix_romanian
 
 
 def test_cedilla_letters_become_comma_below() -> None:

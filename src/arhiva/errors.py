@@ -1,4 +1,6 @@
-"""Shared error base. Exceptions become exit codes only in cli.py."""
+"""arhiva's errors. Each class says what it means for a batch (the quarantine reason of the
+files it concerns) and for a command (its exit code); exceptions become exit codes only at the
+edge, in cli.py's one handler."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ class ExitCode(IntEnum):
     not_indexed = 5  # every document was archived, but some could not be indexed
     verify_failed = 6  # `arhiva verify` found a changed, missing or invalid file
     disk_full = 7  # the archive's disk filled up; the batch stopped, nothing partial kept
+    index_unavailable = 8  # the search index cannot be reached, or must be rebuilt (`arhiva reindex`)
+    internal = 70  # an unexpected error (a bug): the traceback is printed; sysexits' EX_SOFTWARE
 
 
 class QuarantineReason(StrEnum):
@@ -36,7 +40,17 @@ class ArhivaError(Exception):
     """Base of every error arhiva raises on purpose."""
 
     exit_code: ExitCode = ExitCode.error
-    retryable: bool = False
+    retryable: bool = False  # the same call may succeed later (the index busy or restarting)
+    reason: QuarantineReason = QuarantineReason.processing_failed  # when it stops a document
+
+
+def quarantine_reason(exc: BaseException) -> QuarantineReason:
+    """Why a document's files go to quarantine when `exc` stopped it."""
+    return exc.reason if isinstance(exc, ArhivaError) else QuarantineReason.processing_failed
+
+
+class UsageError(ArhivaError):
+    """A command was given something it cannot work with (a missing folder, a bad value)."""
 
 
 class InputFileError(ArhivaError):
@@ -58,26 +72,42 @@ class ManifestError(ArhivaError):
 
 
 class MissingDependencyError(ArhivaError):
+    """A program or library arhiva needs is not installed; the message says how to install it."""
+
     exit_code = ExitCode.missing_dependency
 
 
-class OcrEngineError(ArhivaError):
+class ToolError(ArhivaError):
+    """An external program (Tesseract, veraPDF, ...) failed or did not finish in time."""
+
+
+class OcrEngineError(ToolError):
     """Tesseract failed or timed out on a page."""
+
+    reason = QuarantineReason.ocr_failed
 
 
 class PdfaError(ArhivaError):
     """The PDF/A file could not be assembled."""
 
+    reason = QuarantineReason.pdfa_failed
+
 
 class IndexingError(ArhivaError):
     """The index cannot be reached, or some records were refused; the message says which."""
 
-    exit_code = ExitCode.not_indexed
+    exit_code = ExitCode.index_unavailable
     retryable = True
 
 
-class IndexVersionError(ArhivaError):
+class IndexVersionError(IndexingError):
     """The index was built for another schema version: rebuild it with `arhiva reindex`."""
+
+    retryable = False
+
+
+class IndexLocationError(UsageError):
+    """An --index value that names no index arhiva knows."""
 
 
 class DiskFullError(ArhivaError):

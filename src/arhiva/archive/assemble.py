@@ -57,31 +57,20 @@ def archive_document(
     if [p.page.number for p in pages] != list(range(1, len(plan.pages) + 1)):
         raise PdfaError(f"document {plan.name}: expected {len(plan.pages)} OCRed pages, got {len(pages)}")
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    meta = plan.metadata
     mean = _mean_confidence(pages)
     xmp = build_xmp(
         XmpInfo(
             identifier=plan.document_id,
-            title=meta.title or plan.name,
+            sheet=plan.sheet,
             languages=settings.languages,
             page_count=len(pages),
             sources=tuple(s.path for s in plan.sources),
             created=now,
             creator_tool=f"arhiva {__version__}",
             producer=f"arhiva {__version__} with pikepdf {pikepdf.__version__}",
-            document_type=meta.document_type,
-            issue_date=meta.issue_date,
-            keywords=meta.keywords,
             arhiva={
                 "collection": plan.collection or "",
                 "batch": batch,
-                "registrationNumber": meta.registration_number or "",
-                "issuer": meta.issuer or "",
-                "fond": meta.fond or "",
-                "inventar": meta.inventar or "",
-                "dosar": meta.dosar or "",
-                "accessLevel": plan.access_level.value,
-                "retention": meta.retention or "",
                 "ocrEngine": ocr_engine,
                 "ocrLanguages": settings.languages,
                 "meanConfidence": f"{mean:.2f}",
@@ -99,7 +88,7 @@ def archive_document(
             batch=batch,
             collection=plan.collection,
             access_level=plan.access_level,
-            metadata=meta,
+            metadata=plan.metadata,
             page_count=len(pages),
             mean_confidence=mean,
             languages=settings.languages,

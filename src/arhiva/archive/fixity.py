@@ -9,9 +9,7 @@ budget, remembering where it stopped, so a large archive is verified over severa
 from __future__ import annotations
 
 import json
-import os
 import re
-import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -20,7 +18,9 @@ from pathlib import Path
 from arhiva import atomic
 from arhiva.archive.events import EVENTS_NAME, EventType, append_events, event
 from arhiva.archive.package import CHECKSUMS_NAME, METADATA_NAME, PDF_NAME, iter_document_ids, package_dir
-from arhiva.ingest.checksum import sha256_file
+from arhiva.archive.verapdf import validate_pdfa
+from arhiva.checksum import sha256_file
+from arhiva.errors import ArhivaError
 
 STATE_FILE = "verify-state.json"
 
@@ -82,44 +82,6 @@ def check_package(archive: Path, document_id: str) -> tuple[int, list[str]]:
     return checked, problems
 
 
-def verapdf_jars() -> Path | None:
-    """The veraPDF fetched by scripts/verapdf, if any."""
-    if explicit := os.environ.get("ARHIVA_VERAPDF_DIR"):
-        return Path(explicit)
-    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    cache = Path(os.environ.get("ARHIVA_CACHE", xdg / "arhiva"))
-    found = sorted(cache.glob("verapdf-*/.complete"))
-    return found[-1].parent if found else None
-
-
-def validate_pdfa(pdfs: list[Path], jars: Path) -> dict[Path, bool]:
-    """veraPDF's verdict (PDF/A-2b) for each file."""
-    if not pdfs:
-        return {}
-    out = subprocess.run(
-        [
-            "java",
-            "-cp",
-            f"{jars}/*",
-            "org.verapdf.apps.GreenfieldCliWrapper",
-            "--flavour",
-            "2b",
-            "--format",
-            "text",
-            *map(str, pdfs),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600 + 30 * len(pdfs),
-    )
-    verdicts: dict[Path, bool] = {}
-    for line in out.stdout.splitlines():
-        parts = line.split(maxsplit=2)
-        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL"):
-            verdicts[Path(parts[1])] = parts[0] == "PASS"
-    return {p: verdicts.get(p, False) for p in pdfs}
-
-
 def verify_archive(
     archive: Path,
     *,
@@ -160,10 +122,15 @@ def verify_archive(
             pending_pdfs.append((doc_id, pdf))
     pdfa_ok: dict[str, bool] = {}
     if pending_pdfs:
+        verdicts: dict[Path, bool] = {}
         if jars is None:
             report.problems.append("veraPDF is not available: run scripts/verapdf --fetch, or use --no-pdfa")
         else:
-            verdicts = validate_pdfa([p for _, p in pending_pdfs], jars)
+            try:
+                verdicts = validate_pdfa([p for _, p in pending_pdfs], jars)
+            except ArhivaError as exc:
+                report.problems.append(f"the PDF/A files could not be validated: {exc}")
+        if verdicts:
             for doc_id, pdf in pending_pdfs:
                 report.pdfa_checked += 1
                 pdfa_ok[doc_id] = verdicts[pdf]

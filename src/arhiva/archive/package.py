@@ -25,7 +25,7 @@ from pydantic import TypeAdapter
 
 from arhiva import atomic
 from arhiva.archive.events import EVENTS_NAME
-from arhiva.ingest.checksum import sha256_file
+from arhiva.checksum import sha256_file
 from arhiva.schemas.models import ArchivedDocument, ArchivedFile, PageRecord
 
 PDF_NAME = "document.pdf"

@@ -1,33 +1,64 @@
 """XMP metadata for PDF/A-2b: Dublin Core, XMP basic, paged-text, and arhiva's own fields.
 
 arhiva's fields live in their own namespace, described by a PDF/A extension schema in the
-same packet, as PDF/A requires of any property outside the predefined schemas.
+same packet, as PDF/A requires of any property outside the predefined schemas. The record
+sheet's fields are written as they declare (schemas/sheet.py): a Dublin Core term, or an
+arhiva: property described by the field's own description.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from enum import Enum
 from xml.sax.saxutils import escape
+
+from arhiva.schemas.models import DocumentMetadata
+from arhiva.schemas.sheet import sheet_fields
 
 NS_ARHIVA = "https://arhiva.ps4.ro/ns/1.0/"
 
-# (name, XMP value type, description) of every arhiva: property.
-ARHIVA_PROPERTIES: tuple[tuple[str, str, str], ...] = (
+# (name, XMP value type, description) of the arhiva: properties that are not record-sheet fields;
+# a record-sheet field declares its own (schemas/sheet.py). Record properties come first in the
+# packet, then the sheet's, then how the document was processed.
+RECORD_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("collection", "Text", "Collection (fond of the archive) the document belongs to"),
     ("batch", "Text", "Scanner batch the document was ingested from"),
-    ("registrationNumber", "Text", "Număr de înregistrare"),
-    ("issuer", "Text", "Issuer of the document"),
-    ("fond", "Text", "Physical location: fond"),
-    ("inventar", "Text", "Physical location: inventar"),
-    ("dosar", "Text", "Physical location: dosar"),
-    ("accessLevel", "Text", "public, internal or restricted"),
-    ("retention", "Text", "Termen de păstrare: years or permanent"),
+)
+PROCESSING_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("ocrEngine", "Text", "OCR engine and version"),
     ("ocrLanguages", "Text", "OCR languages"),
     ("meanConfidence", "Real", "Mean OCR word confidence, 0-100"),
     ("pipelineVersion", "Text", "Version of the arhiva pipeline"),
 )
+_VALUE_TYPES = {int: "Integer", float: "Real", dt.date: "Date"}
+
+
+def _value_type(annotation: object) -> str:
+    return next(
+        (name for t, name in _VALUE_TYPES.items() if t in getattr(annotation, "__args__", ())), "Text"
+    )
+
+
+def _sheet_properties() -> tuple[tuple[str, str, str, str], ...]:
+    """(field, arhiva: name, value type, description) of the record-sheet fields in arhiva's namespace."""
+    return tuple(
+        (
+            field,
+            decl.xmp.removeprefix("arhiva:"),
+            _value_type(DocumentMetadata.model_fields[field].annotation),
+            (DocumentMetadata.model_fields[field].description or field).rstrip("."),
+        )
+        for field, decl in sheet_fields(DocumentMetadata)
+        if decl.xmp.startswith("arhiva:")
+    )
+
+
+def arhiva_properties() -> tuple[tuple[str, str, str], ...]:
+    """(name, XMP value type, description) of every arhiva: property, in the packet's order."""
+    sheet = tuple((name, vtype, desc) for _, name, vtype, desc in _sheet_properties())
+    return RECORD_PROPERTIES + sheet + PROCESSING_PROPERTIES
+
 
 _LANG_CODES = {
     "ron": "ro",
@@ -43,17 +74,14 @@ _LANG_CODES = {
 @dataclass(frozen=True)
 class XmpInfo:
     identifier: str
-    title: str
+    sheet: DocumentMetadata  # the record sheet, its title and access level resolved
     languages: str  # Tesseract codes, e.g. 'ron+eng'
     page_count: int
     sources: tuple[str, ...]
     created: dt.datetime
     creator_tool: str
     producer: str
-    document_type: str | None = None
-    issue_date: dt.date | None = None
-    keywords: tuple[str, ...] = ()
-    arhiva: dict[str, str] = field(default_factory=dict)  # keys from ARHIVA_PROPERTIES
+    arhiva: dict[str, str] = field(default_factory=dict)  # RECORD_ and PROCESSING_PROPERTIES
 
 
 def _date(d: dt.datetime) -> str:
@@ -73,7 +101,7 @@ def _extension_schema() -> str:
         "<pdfaProperty:category>external</pdfaProperty:category>"
         f"<pdfaProperty:description>{escape(desc)}</pdfaProperty:description>"
         "</rdf:li>"
-        for name, vtype, desc in ARHIVA_PROPERTIES
+        for name, vtype, desc in arhiva_properties()
     )
     return (
         '<pdfaExtension:schemas><rdf:Bag><rdf:li rdf:parseType="Resource">'
@@ -85,26 +113,67 @@ def _extension_schema() -> str:
     )
 
 
+def _text(value: object) -> str:
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+# The Dublin Core terms a record-sheet field may declare, each with its XMP shape.
+_DUBLIN_CORE = {
+    "dc:title": lambda v: (
+        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(v)}</rdf:li></rdf:Alt></dc:title>'
+    ),
+    "dc:type": lambda v: _bag("dc:type", [v]),
+    "dc:date": lambda v: _bag("dc:date", [v], "Seq"),
+    "dc:subject": lambda v: _bag("dc:subject", v),
+}
+
+
+def _sheet_dublin_core(sheet: DocumentMetadata) -> dict[str, str]:
+    """The XMP of the sheet's Dublin Core fields, by term; dc:type is 'Text' when not given."""
+    out = {}
+    for name, decl in sheet_fields(DocumentMetadata):
+        if not decl.xmp.startswith("dc:"):
+            continue
+        if decl.xmp not in _DUBLIN_CORE:
+            raise ValueError(f"record-sheet field {name}: no XMP shape for {decl.xmp}")
+        value = getattr(sheet, name)
+        if decl.xmp == "dc:type" and not value:
+            value = "Text"
+        if value:
+            shown = [_text(v) for v in value] if isinstance(value, tuple) else _text(value)
+            out[decl.xmp] = _DUBLIN_CORE[decl.xmp](shown)
+    return out
+
+
 def build_xmp(info: XmpInfo) -> bytes:
-    known = {name for name, _, _ in ARHIVA_PROPERTIES}
+    known = {name for name, _, _ in RECORD_PROPERTIES + PROCESSING_PROPERTIES}
     unknown = set(info.arhiva) - known
     if unknown:
         raise ValueError(f"unknown arhiva XMP properties: {sorted(unknown)}")
+    sheet = info.sheet
     langs = [_LANG_CODES.get(code, code) for code in info.languages.split("+")]
+    dublin_core = _sheet_dublin_core(sheet)
     dc = [
         f"<dc:identifier>{escape(info.identifier)}</dc:identifier>",
         "<dc:format>application/pdf</dc:format>",
-        f'<dc:title><rdf:Alt><rdf:li xml:lang="x-default">{escape(info.title)}</rdf:li></rdf:Alt></dc:title>',
+        dublin_core.pop("dc:title", ""),
         _bag("dc:language", langs),
-        _bag("dc:type", [info.document_type or "Text"]),
+        dublin_core.pop("dc:type"),
         f"<dc:source>{escape('; '.join(info.sources))}</dc:source>",
+        *dublin_core.values(),
     ]
-    if info.issue_date:
-        dc.append(_bag("dc:date", [info.issue_date.isoformat()], "Seq"))
-    if info.keywords:
-        dc.append(_bag("dc:subject", info.keywords))
+    values = {name: info.arhiva.get(name, "") for name, _, _ in RECORD_PROPERTIES}
+    for field_name, name, _, _ in _sheet_properties():
+        value = getattr(sheet, field_name)
+        values[name] = _text(value) if value is not None else ""
+    values |= {name: info.arhiva.get(name, "") for name, _, _ in PROCESSING_PROPERTIES}
+    keywords = sheet.keywords
     now = _date(info.created)
-    arhiva = "".join(f"<arhiva:{k}>{escape(v)}</arhiva:{k}>" for k, v in info.arhiva.items() if v)
+    arhiva = "".join(f"<arhiva:{k}>{escape(v)}</arhiva:{k}>" for k, v in values.items() if v)
     body = (
         '<rdf:Description rdf:about=""'
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
@@ -122,7 +191,7 @@ def build_xmp(info: XmpInfo) -> bytes:
         f"<xmp:MetadataDate>{now}</xmp:MetadataDate>"
         f"<xmp:CreatorTool>{escape(info.creator_tool)}</xmp:CreatorTool>"
         f"<pdf:Producer>{escape(info.producer)}</pdf:Producer>"
-        + (f"<pdf:Keywords>{escape(', '.join(info.keywords))}</pdf:Keywords>" if info.keywords else "")
+        + (f"<pdf:Keywords>{escape(', '.join(keywords))}</pdf:Keywords>" if keywords else "")
         + f"<xmpTPg:NPages>{info.page_count}</xmpTPg:NPages>"
         + arhiva
         + _extension_schema()

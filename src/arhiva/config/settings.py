@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from typing import Annotated, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,26 +14,39 @@ from arhiva import __version__
 PIPELINE_VERSION = f"arhiva-{__version__}"
 
 
+class _ShapesOutput:
+    """Marks a setting that changes what an ingest writes for a page (its image, text or PDF):
+    part of the key of the page's work folder, so a change of it is never met by stale work."""
+
+    def __repr__(self) -> str:
+        return "SHAPES_OUTPUT"
+
+
+SHAPES_OUTPUT = _ShapesOutput()
+
+
 class Settings(BaseSettings):
     """Pipeline settings. Every field can be set from the environment as ARHIVA_<NAME>."""
 
     model_config = SettingsConfigDict(env_prefix="ARHIVA_", frozen=True, extra="ignore")
 
-    languages: str = Field(
+    languages: Annotated[str, SHAPES_OUTPUT] = Field(
         "ron",
         description="Tesseract languages, joined with '+'. Romanian alone by default: with 'ron+eng' "
         "Tesseract reads many Romanian words with the English model and drops their diacritics "
         "('si' for 'și', 'in' for 'în'), and it is slower.",
     )
     tesseract_timeout: float = Field(300.0, gt=0, description="Seconds before one page's OCR is abandoned.")
-    default_dpi: int = Field(
+    default_dpi: Annotated[int, SHAPES_OUTPUT] = Field(
         300, ge=50, le=1200, description="Resolution assumed when a scan does not state one."
     )
-    pdf_render_dpi: int = Field(
+    pdf_render_dpi: Annotated[int, SHAPES_OUTPUT] = Field(
         300, ge=72, le=1200, description="Resolution used to rasterize image-only PDF pages."
     )
-    max_skew_deg: float = Field(15.0, gt=0, le=45, description="Largest skew angle searched for by deskew.")
-    jpeg_quality: int = Field(
+    max_skew_deg: Annotated[float, SHAPES_OUTPUT] = Field(
+        15.0, gt=0, le=45, description="Largest skew angle searched for by deskew."
+    )
+    jpeg_quality: Annotated[int, SHAPES_OUTPUT] = Field(
         75,
         ge=50,
         le=100,
@@ -53,3 +67,11 @@ class Settings(BaseSettings):
     default_access: str = Field(
         "restricted", description="Access level of documents for which nothing else says."
     )
+
+    def output_shaping(self) -> tuple[tuple[str, Any], ...]:
+        """(name, value) of every setting marked SHAPES_OUTPUT, in declaration order."""
+        return tuple(
+            (name, getattr(self, name))
+            for name, info in type(self).model_fields.items()
+            if any(m is SHAPES_OUTPUT for m in info.metadata)
+        )

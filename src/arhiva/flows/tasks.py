@@ -12,7 +12,8 @@ from prefect.states import State
 
 from arhiva.archive.assemble import archive_document
 from arhiva.config import Settings
-from arhiva.indexing.base import IndexingError, SearchIndex, index_archived
+from arhiva.errors import ArhivaError
+from arhiva.indexing.base import SearchIndex, index_archived
 from arhiva.indexing.open import open_index
 from arhiva.ingest.discover import Planner
 from arhiva.ingest.quarantine import quarantine
@@ -129,11 +130,12 @@ def close_indexes() -> None:
 
 
 def _retry_if_passing(task: object, task_run: object, state: State) -> bool:
-    """Retry only errors that can pass: the index being busy or briefly unreachable."""
+    """Retry only errors that can pass (the index busy or briefly unreachable): those arhiva
+    marks retryable."""
     try:
         state.result()
-    except IndexingError:
-        return True
+    except ArhivaError as exc:
+        return exc.retryable
     except Exception:
         return False
     return False

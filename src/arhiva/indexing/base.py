@@ -17,6 +17,7 @@ from arhiva.archive.package import (
 from arhiva.errors import IndexingError, IndexVersionError
 from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord
 from arhiva.schemas.search import SearchRequest, SearchResult
+from arhiva.schemas.sheet import searchable
 
 DocumentRecords = tuple[str, list[IndexRecord]]
 
@@ -61,20 +62,17 @@ class SearchIndex(Protocol):
 
 
 def index_records(doc: ArchivedDocument, pages: Iterable[PageRecord]) -> list[IndexRecord]:
-    """One record per page: the page's text with the document's metadata."""
-    meta = doc.metadata
+    """One record per page: the page's text with the document's record-sheet fields that the
+    index carries (those declared with a search role, schemas/sheet.py)."""
+    sheet = searchable(doc.sheet)
     return [
         IndexRecord(
             document_id=doc.document_id,
             page=p.number,
-            title=doc.title,
             collection=doc.collection,
-            document_type=meta.document_type,
-            issue_date=meta.issue_date,
-            registration_number=meta.registration_number,
-            access_level=doc.access_level,
             pdf_path=relative_pdf_path(doc.document_id),
             text=p.text,
+            **sheet,
         )
         for p in pages
     ]

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from arhiva.config import PIPELINE_VERSION
+from arhiva.checksum import document_id, sha256_file
 from arhiva.errors import InputFileError, ManifestError, QuarantineReason
-from arhiva.ingest.checksum import document_id, sha256_file
 from arhiva.ingest.filetypes import probe
 from arhiva.ingest.manifest import ManifestEntry, read_manifest
+from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.manifest import MANIFEST_NAMES
 from arhiva.schemas.models import (
     AccessLevel,
@@ -164,17 +163,7 @@ class Planner:
             except OSError:
                 pass
         self._quarantined.append(
-            QuarantineRecord(
-                source=rel,
-                reason=reason,
-                message=message,
-                stage="discover",
-                sha256=sha,
-                size=size,
-                batch=self.batch,
-                quarantined_at=dt.datetime.now(dt.UTC),
-                pipeline_version=PIPELINE_VERSION,
-            )
+            quarantine_record(rel, reason, message, stage="discover", batch=self.batch, sha256=sha, size=size)
         )
 
     # -- grouping ----------------------------------------------------------------------------

@@ -2,13 +2,40 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from pathlib import Path
 
 from arhiva import atomic
+from arhiva.config import PIPELINE_VERSION
+from arhiva.errors import QuarantineReason
 from arhiva.schemas.models import QuarantineRecord
 
 REASON_SUFFIX = ".quarantine.json"
+
+
+def quarantine_record(
+    source: str,
+    reason: QuarantineReason,
+    message: str,
+    *,
+    stage: str,
+    batch: str,
+    sha256: str | None = None,
+    size: int | None = None,
+) -> QuarantineRecord:
+    """Why a file of a batch is set aside, stamped with the time and the pipeline's version."""
+    return QuarantineRecord(
+        source=source,
+        reason=reason,
+        message=message,
+        stage=stage,
+        sha256=sha256,
+        size=size,
+        batch=batch,
+        quarantined_at=dt.datetime.now(dt.UTC),
+        pipeline_version=PIPELINE_VERSION,
+    )
 
 
 def quarantine_dir(archive: Path, batch: str) -> Path:

@@ -21,9 +21,9 @@ from pathlib import Path
 from PIL import Image
 
 from arhiva import atomic
-from arhiva.archive.pdfa import build_page_pdf
 from arhiva.config import PIPELINE_VERSION, Settings
-from arhiva.ingest.pages import load_page
+from arhiva.ocr.decode import load_page
+from arhiva.ocr.pagepdf import build_page_pdf
 from arhiva.ocr.prepare import prepare_page
 from arhiva.ocr.tesseract import ocr_page
 from arhiva.schemas.models import OcrPage, PageRef, PreparedPage
@@ -33,14 +33,8 @@ RECOGNISED = "ocr.json"
 
 
 def page_key(ref: PageRef, settings: Settings) -> str:
-    shaping = (
-        settings.languages,
-        settings.default_dpi,
-        settings.pdf_render_dpi,
-        settings.max_skew_deg,
-        settings.jpeg_quality,
-    )
-    options = "|".join(map(str, shaping))
+    """The page's content and every setting that shapes its output (marked on Settings)."""
+    options = "|".join(str(value) for _, value in settings.output_shaping())
     return hashlib.sha256(f"{ref.content_key}|{options}|{PIPELINE_VERSION}".encode()).hexdigest()
 
 

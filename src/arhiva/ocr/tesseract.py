@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from arhiva import proc
 from arhiva.errors import MissingDependencyError, OcrEngineError
-from arhiva.ocr.text import fix_romanian
 from arhiva.ocr.worker import OcrReply, OcrRequest
 from arhiva.schemas.models import Word
+from arhiva.text import fix_romanian
 
 INSTALL = "run scripts/setup (it installs Tesseract with its languages and tesserocr)"
 WORKER_COMMAND = (sys.executable, "-m", "arhiva.ocr.worker")
@@ -66,12 +67,7 @@ class ResidentTesseract:
     """One OCR worker process and the pipes to it; one page at a time."""
 
     def __init__(self, command: Sequence[str] = WORKER_COMMAND) -> None:
-        try:
-            self._proc = subprocess.Popen(
-                list(command), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, encoding="utf-8"
-            )
-        except OSError as exc:
-            raise MissingDependencyError(f"the OCR worker ({' '.join(command)}) cannot start: {exc}") from exc
+        self._proc = proc.start(command, what="the OCR worker", install=INSTALL)
 
     @property
     def pid(self) -> int:

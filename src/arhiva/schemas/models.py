@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from arhiva.errors import QuarantineReason
+from arhiva.schemas.sheet import SearchRole, Sheet
 
 
 class AccessLevel(StrEnum):
@@ -50,25 +51,50 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Retention = Annotated[str, StringConstraints(pattern=r"^(permanent|[1-9][0-9]{0,2})$")]
+LOCATION = "location (fond / inventar / dosar)"
+
+
 class DocumentMetadata(_Model):
     """The electronic record sheet of an archived document (Legea 135/2007).
 
     Every field is optional at intake: a batch without a manifest still gets archived, with
-    the title taken from the file or folder name.
+    the title taken from the file or folder name. Each field declares (`Sheet`) its row in
+    `arhiva show`, its XMP property and its role in the search index; see schemas/sheet.py.
     """
 
-    title: Text | None = Field(None, description="Title of the document.")
-    document_type: Text | None = Field(None, description="Kind of document, e.g. autorizație de construire.")
-    issuer: Text | None = Field(None, description="Issuer (emitent) of the document.")
-    issue_date: dt.date | None = Field(None, description="Date of issue, YYYY-MM-DD.")
-    registration_number: Text | None = Field(None, description="Număr de înregistrare.")
-    fond: Text | None = Field(None, description="Physical location: fond (archival fonds).")
-    inventar: Text | None = Field(None, description="Physical location: inventar (inventory).")
-    dosar: Text | None = Field(None, description="Physical location: dosar (file folder).")
-    keywords: tuple[Text, ...] = Field((), description="Keywords (cuvinte cheie).")
-    access_level: AccessLevel | None = Field(None, description="public, internal or restricted.")
-    retention: Annotated[str, StringConstraints(pattern=r"^(permanent|[1-9][0-9]{0,2})$")] | None = Field(
-        None, description="Termen de păstrare: a number of years, or 'permanent'."
+    title: Annotated[Text | None, Sheet(None, "dc:title", search=SearchRole.stored)] = Field(
+        None, description="Title of the document."
+    )
+    document_type: Annotated[Text | None, Sheet("document type", "dc:type", search=SearchRole.filter)] = (
+        Field(None, description="Kind of document, e.g. autorizație de construire.")
+    )
+    issuer: Annotated[Text | None, Sheet("issuer", "arhiva:issuer")] = Field(
+        None, description="Issuer (emitent) of the document."
+    )
+    issue_date: Annotated[dt.date | None, Sheet("date of issue", "dc:date", search=SearchRole.filter)] = (
+        Field(None, description="Date of issue, YYYY-MM-DD.")
+    )
+    registration_number: Annotated[
+        Text | None, Sheet("număr de înregistrare", "arhiva:registrationNumber", search=SearchRole.stored)
+    ] = Field(None, description="Număr de înregistrare.")
+    fond: Annotated[Text | None, Sheet("fond", "arhiva:fond", group=LOCATION)] = Field(
+        None, description="Physical location: fond (archival fonds)."
+    )
+    inventar: Annotated[Text | None, Sheet("inventar", "arhiva:inventar", group=LOCATION)] = Field(
+        None, description="Physical location: inventar (inventory)."
+    )
+    dosar: Annotated[Text | None, Sheet("dosar", "arhiva:dosar", group=LOCATION)] = Field(
+        None, description="Physical location: dosar (file folder)."
+    )
+    keywords: Annotated[tuple[Text, ...], Sheet("keywords", "dc:subject")] = Field(
+        (), description="Keywords (cuvinte cheie)."
+    )
+    access_level: Annotated[
+        AccessLevel | None, Sheet("access level", "arhiva:accessLevel", search=SearchRole.filter)
+    ] = Field(None, description="public, internal or restricted.")
+    retention: Annotated[Retention | None, Sheet("termen de păstrare", "arhiva:retention", unit=" years")] = (
+        Field(None, description="Termen de păstrare: a number of years, or 'permanent'.")
     )
 
 
@@ -105,6 +131,13 @@ class DocumentPlan(_Model):
     access_level: AccessLevel
     sources: tuple[SourceFile, ...]
     pages: tuple[PageRef, ...]
+
+    @property
+    def sheet(self) -> DocumentMetadata:
+        """The record sheet as it is archived: its title and access level resolved."""
+        return self.metadata.model_copy(
+            update={"title": self.metadata.title or self.name, "access_level": self.access_level}
+        )
 
 
 class QuarantineRecord(_Model):
@@ -221,6 +254,11 @@ class ArchivedDocument(_Model):
     @property
     def title(self) -> str:
         return self.metadata.title or self.name
+
+    @property
+    def sheet(self) -> DocumentMetadata:
+        """The record sheet as archived: its title and access level resolved."""
+        return self.metadata.model_copy(update={"title": self.title, "access_level": self.access_level})
 
 
 class IndexRecord(_Model):
