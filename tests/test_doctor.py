@@ -35,3 +35,21 @@ def test_missing_parts_are_named_with_their_fix(tmp_path: Path) -> None:
     assert "Missing: Tesseract language xyz, search index (http://127.0.0.1:9), Prefect API." in " ".join(
         out.split()
     )
+
+
+def test_verapdf_is_found_where_verify_finds_it(tmp_path: Path) -> None:
+    # ARHIVA_VERAPDF_DIR names veraPDF's jars for `verify`; doctor looks in the same place.
+    jars = tmp_path / "verapdf-jars"
+    jars.mkdir()
+    code, out = _doctor(tmp_path, {"PREFECT_API_URL": "", "ARHIVA_VERAPDF_DIR": str(jars)})
+    assert code == 0, out
+    assert any("veraPDF" in line and "ok" in line and str(jars) in line for line in out.splitlines()), out
+
+
+def test_a_broken_sqlite_index_is_named_with_its_fix(tmp_path: Path) -> None:
+    (tmp_path / "index.sqlite").write_bytes(b"these bytes are no SQLite database " * 200)
+    code, out = _doctor(tmp_path, {"PREFECT_API_URL": ""})
+    flat = " ".join(out.split())
+    assert code == 4, out
+    assert "Missing: search index (SQLite)." in flat and "arhiva reindex" in flat
+    assert "index.sqlite" in flat and "Traceback" not in out

@@ -39,6 +39,15 @@ def test_a_clean_archive_verifies(archive: Path) -> None:
         in out
     )
 
+    # Without Java, veraPDF cannot run: verify names that as a problem (no traceback), the rest is checked.
+    result = CliRunner().invoke(
+        app, ["verify", "--archive", str(archive)], env={"COLUMNS": "300", "PATH": "/nonexistent"}
+    )
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 6, result.output
+    assert "the PDF/A files could not be validated: veraPDF cannot run: java is not installed" in flat
+    assert "apt-get install default-jre-headless" in flat and "6 files re-hashed" in flat
+
 
 def test_flipped_byte_deleted_file_and_index_gaps_are_named(archive: Path) -> None:
     first, second = sorted(iter_document_ids(archive))

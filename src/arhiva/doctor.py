@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
-import subprocess
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from arhiva import proc
+from arhiva.archive.verapdf import fetch_hint, verapdf_jars
 from arhiva.config import Settings
 from arhiva.errors import MissingDependencyError
 
-REPO_SCRIPTS = Path(__file__).resolve().parents[2] / "scripts"
 MIN_FREE_BYTES = 5 * 1024**3
 
 
@@ -29,15 +28,6 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
-
-
-def _version(cmd: list[str], pattern: str) -> str | None:
-    try:
-        out = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = re.search(pattern, out.stdout + out.stderr)
-    return m.group(1) if m else None
 
 
 def check_tesseract(settings: Settings) -> list[Check]:
@@ -74,7 +64,7 @@ def check_tesseract(settings: Settings) -> list[Check]:
 
 def check_programs() -> list[Check]:
     checks = []
-    pdftoppm = _version(["pdftoppm", "-v"], r"version\s+(\S+)")
+    pdftoppm = proc.version(["pdftoppm", "-v"], r"version\s+(\S+)")
     checks.append(
         Check("poppler (pdftoppm)", Status.ok, f"version {pdftoppm}", "")
         if pdftoppm
@@ -82,7 +72,7 @@ def check_programs() -> list[Check]:
             "poppler (pdftoppm)", Status.missing, "needed to read PDF scans", "apt-get install poppler-utils"
         )
     )
-    gs = _version(["gs", "--version"], r"(\d+\.\d+(?:\.\d+)?)")
+    gs = proc.version(["gs", "--version"], r"(\d+\.\d+(?:\.\d+)?)")
     checks.append(
         Check("Ghostscript", Status.ok, f"version {gs}")
         if gs
@@ -93,7 +83,7 @@ def check_programs() -> list[Check]:
             "apt-get install ghostscript",
         )
     )
-    java = _version(["java", "-version"], r'version "([^"]+)"')
+    java = proc.version(["java", "-version"], r'version "([^"]+)"')
     checks.append(
         Check("Java", Status.ok, f"version {java} (veraPDF, Elasticsearch)")
         if java
@@ -108,32 +98,28 @@ def check_programs() -> list[Check]:
 
 
 def check_verapdf() -> Check:
-    xdg = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    cache = Path(os.environ.get("ARHIVA_CACHE", xdg / "arhiva"))
-    found = sorted(cache.glob("verapdf-*/.complete"))
-    if found:
-        return Check("veraPDF", Status.ok, f"{found[-1].parent}")
+    jars = verapdf_jars()
+    if jars is not None:
+        return Check("veraPDF", Status.ok, f"{jars}")
     return Check(
         "veraPDF",
         Status.warning,
         "not fetched: PDF/A files cannot be validated here",
-        f"{REPO_SCRIPTS / 'verapdf'} --fetch",
+        fetch_hint(),
     )
 
 
 def check_index(archive: Path, location: str | None) -> Check:
     from arhiva.errors import ArhivaError
-    from arhiva.indexing.open import open_index
-    from arhiva.indexing.sqlite import INDEX_FILE
+    from arhiva.indexing.open import describe, embedded_path, index_exists, open_index, unavailable_fix
 
-    name = "search index" + (f" ({location})" if location else " (SQLite)")
-    if (not location or location == "sqlite") and not (archive / INDEX_FILE).exists():
-        return Check(name, Status.ok, f"{archive / INDEX_FILE} will be created by the first ingest")
+    name = f"search index ({describe(location)})"
+    if not index_exists(archive, location):
+        return Check(name, Status.ok, f"{embedded_path(archive)} will be created by the first ingest")
     try:
         index = open_index(archive, location)
-    except (ArhivaError, ValueError, OSError) as exc:
-        fix = "scripts/elasticsearch start" if location and location.startswith("http") else "arhiva reindex"
-        return Check(name, Status.missing, str(exc), fix)
+    except (ArhivaError, OSError) as exc:
+        return Check(name, Status.missing, str(exc), unavailable_fix(location))
     try:
         return Check(name, Status.ok, f"{index.count_documents()} documents, {index.count_pages()} pages")
     except ArhivaError as exc:

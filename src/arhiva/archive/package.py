@@ -26,6 +26,7 @@ from pydantic import TypeAdapter
 from arhiva import atomic
 from arhiva.archive.events import EVENTS_NAME
 from arhiva.checksum import sha256_file
+from arhiva.errors import UsageError
 from arhiva.schemas.models import ArchivedDocument, ArchivedFile, PageRecord
 
 PDF_NAME = "document.pdf"
@@ -123,15 +124,15 @@ def resolve_id(archive: Path, prefix: str) -> str:
     """The full id of the one archived document whose id starts with `prefix` (6+ characters)."""
     prefix = prefix.strip().lower()
     if len(prefix) < 6 or not all(c in "0123456789abcdef" for c in prefix):
-        raise ValueError(f"{prefix!r} is not a document id (64 hex characters, or at least the first 6)")
+        raise UsageError(f"{prefix!r} is not a document id (64 hex characters, or at least the first 6)")
     shard = documents_dir(archive) / prefix[:2]
     matches = (
         [p.name for p in shard.glob(f"{prefix}*") if (p / METADATA_NAME).is_file()] if shard.is_dir() else []
     )
     if not matches:
-        raise ValueError(f"no archived document has an id starting with {prefix}")
+        raise UsageError(f"no archived document has an id starting with {prefix}")
     if len(matches) > 1:
-        raise ValueError(f"{len(matches)} documents have ids starting with {prefix}; give more characters")
+        raise UsageError(f"{len(matches)} documents have ids starting with {prefix}; give more characters")
     return matches[0]
 
 
