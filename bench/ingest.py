@@ -79,9 +79,9 @@ from PIL import Image
 
 from arhiva.config import Settings
 from arhiva.ocr.prepare import prepare_page
-from arhiva.text import fix_romanian
 from arhiva.samples.batch import BatchOptions, SamplePage, write_batch
 from arhiva.samples.quality import archived_samples, cer
+from arhiva.text import fix_romanian
 from bench.measure import OcrCpu, Timed, children_cpu, machine, num, table, timed_run, write_results
 
 LANGUAGES = Settings().languages  # arhiva's languages (ARHIVA_LANGUAGES or the default), used for

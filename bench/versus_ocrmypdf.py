@@ -30,9 +30,9 @@ from pathlib import Path
 import img2pdf
 from PIL import Image
 
-from arhiva.text import fix_romanian
 from arhiva.samples.batch import SamplePage
 from arhiva.samples.quality import cer
+from arhiva.text import fix_romanian
 from bench.ingest import LANGUAGES
 from bench.measure import machine, num, table, timed_run, write_results
 

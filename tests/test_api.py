@@ -6,9 +6,11 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,7 @@ from arhiva.api.limits import ApiLimits
 from arhiva.archive.package import load_document, package_dir
 from arhiva.cli import app as cli_app
 from arhiva.indexing.base import archive_records
-from arhiva.indexing.open import open_index
+from arhiva.indexing.open import embedded_path, open_index
 from arhiva.keys import KeyStore
 from arhiva.schemas.models import AccessLevel
 from arhiva.schemas.search import SearchRequest, SearchResult
@@ -323,6 +325,64 @@ def test_a_search_that_hangs_is_answered_504(own_archive: Path) -> None:
     finally:
         index.release.set()
         index.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("elasticsearch", marks=pytest.mark.es)])
+def outdated(request: pytest.FixtureRequest, own_archive: Path) -> Iterator[str]:
+    """The location of an index of own_archive built for an older schema version."""
+    if request.param == "sqlite":
+        with closing(sqlite3.connect(embedded_path(own_archive))) as db, db:
+            db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        yield "sqlite"
+        return
+    from importlib import resources
+
+    from arhiva.indexing.elastic import ElasticIndex
+
+    es_url = request.getfixturevalue("es_url")
+    alias = f"api-old-{uuid.uuid4().hex[:12]}"
+    old = json.loads(resources.files("arhiva.schemas").joinpath("es/arhiva-pages.v2.json").read_text("utf-8"))
+    es = ElasticIndex(es_url, alias, create=False)
+    es.es.indices.create(index=f"{alias}-v2-old", settings=old["settings"], mappings=old["mappings"])
+    es.es.indices.put_alias(index=f"{alias}-v2-old", name=alias)
+    try:
+        yield f"{es_url}/{alias}"
+    finally:
+        es.es.indices.delete(index=f"{alias}-v2-old")
+        es.close()
+
+
+def test_an_index_of_an_older_schema_answers_503_index_outdated(own_archive: Path, outdated: str) -> None:
+    _, key = KeyStore(own_archive).create(AccessLevel.public)
+    headers = {"Authorization": f"Bearer {key}"}
+    doc_id = next(p.name for p in (own_archive / "documents").glob("*/*"))
+    with TestClient(create_app(own_archive, outdated, limits=GENEROUS)) as client:
+        r = client.post("/v1/search", json={"query": "autorizatia"}, headers=headers)
+        assert r.status_code == 503, r.text
+        assert r.json()["error"] == "index_outdated" and "`arhiva reindex`" in r.json()["detail"]
+        assert "retry-after" not in r.headers  # retrying does not help: it must be rebuilt
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json()["error"] == "index_outdated"
+        assert client.get(f"/v1/documents/{doc_id}", headers=headers).status_code == 200  # no index needed
+        client.cookies.set("arhiva_key", key)
+        page = client.get("/ui", params={"q": "autorizatia"})
+        assert page.status_code == 503 and "arhiva reindex" in page.text
+
+
+def test_a_broken_index_file_answers_503_index_unavailable(own_archive: Path) -> None:
+    _, key = KeyStore(own_archive).create(AccessLevel.public)
+    path = embedded_path(own_archive)
+    for leftover in path.parent.glob(path.name + "-*"):  # -wal, -shm
+        leftover.unlink()
+    path.write_bytes(b"these bytes are no SQLite database " * 200)
+    with TestClient(create_app(own_archive, "sqlite", limits=GENEROUS)) as client:
+        r = client.post(
+            "/v1/search", json={"query": "autorizatia"}, headers={"Authorization": f"Bearer {key}"}
+        )
+        assert r.status_code == 503, r.text
+        assert r.json()["error"] == "index_unavailable" and r.headers["retry-after"] == "5"
+        health = client.get("/health")
+        assert health.status_code == 503 and health.json()["error"] == "index_unavailable"
 
 
 def test_access_log_is_json_without_secrets(own_archive: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -326,3 +326,215 @@ def test_an_index_of_an_older_schema_is_refused_until_rebuilt(es_url: str, tmp_p
     finally:
         idx.es.indices.delete(index=",".join(idx.indices()))
         idx.close()
+
+
+# -- errors: a location names one backend, and every backend raises arhiva's errors only --------
+
+
+def test_locations_are_checked_and_a_missing_embedded_index_is_a_usage_error(tmp_path: Path) -> None:
+    from arhiva.errors import IndexLocationError, UsageError
+    from arhiva.indexing.open import check_location, index_exists
+
+    for bad in ("elastic", "ftp://127.0.0.1:9200", "127.0.0.1:9200"):
+        with pytest.raises(IndexLocationError, match=r"unknown index .*use 'sqlite' or an Elasticsearch URL"):
+            check_location(bad)
+        with pytest.raises(IndexLocationError):
+            open_index(tmp_path, bad)
+    assert not index_exists(tmp_path, None) and index_exists(tmp_path, "http://127.0.0.1:9200")
+    with pytest.raises(UsageError, match=r"has no search index \(index\.sqlite\); run `arhiva ingest` first"):
+        open_index(tmp_path, "sqlite", must_exist=True)
+    assert list(tmp_path.iterdir()) == []  # nothing was created
+    open_index(tmp_path).close()  # without must_exist it is created, empty
+    assert index_exists(tmp_path, "sqlite")
+    open_index(tmp_path, must_exist=True).close()
+
+
+def test_a_file_that_is_no_sqlite_database_raises_indexing_error_naming_it(tmp_path: Path) -> None:
+    import sqlite3
+
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.open import embedded_path
+
+    path = embedded_path(tmp_path)
+    path.write_bytes(b"these bytes are no SQLite database " * 200)
+    with pytest.raises(IndexingError) as err:
+        open_index(tmp_path)
+    assert str(path) in str(err.value) and "opening it failed" in str(err.value)
+    assert isinstance(err.value.__cause__, sqlite3.DatabaseError)
+    assert not err.value.retryable  # trying again finds the same file
+
+
+def test_a_sqlite_index_whose_tables_are_gone_raises_indexing_error_until_rebuilt(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.open import embedded_path
+
+    idx = open_index(tmp_path)
+    try:
+        for doc_id in DOCS:
+            idx.upsert_document(doc_id, records(doc_id))
+        # Another program broke the database under the open index: only `meta` is left.
+        with closing(sqlite3.connect(embedded_path(tmp_path))) as db:
+            db.executescript("DROP TABLE pages_fts; DROP TABLE pages; DROP TABLE documents;")
+        calls = {
+            "searching": lambda: idx.search(SearchRequest(query="autorizatia")),
+            f"indexing {A}": lambda: idx.upsert_document(A, records(A)),
+            f"looking up {A}": lambda: idx.has_document(A),
+            "listing its documents": lambda: list(idx.document_ids()),
+            "counting its pages": idx.count_pages,
+            "counting its documents": idx.count_documents,
+        }
+        for doing, call in calls.items():
+            with pytest.raises(IndexingError, match="no such table") as err:
+                call()
+            assert f"SQLite index {embedded_path(tmp_path)}: {doing} failed" in str(err.value)
+            assert isinstance(err.value.__cause__, sqlite3.OperationalError)
+        assert idx.rebuild(iter([(A, records(A))])) == 3  # what `arhiva reindex` does repairs it
+        assert found(idx, "autorizatia") == {"a": (1,)}
+    finally:
+        idx.close()
+
+
+def test_an_unreachable_elasticsearch_raises_indexing_error() -> None:
+    from elastic_transport import TransportError
+
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.elastic import ElasticIndex
+
+    with pytest.raises(
+        IndexingError, match=r"Elasticsearch at http://127\.0\.0\.1:9 cannot be reached"
+    ) as err:
+        ElasticIndex("http://127.0.0.1:9", "nothing-here")
+    assert isinstance(err.value.__cause__, TransportError) and err.value.retryable
+
+
+class _Relay:
+    """A TCP relay to the Elasticsearch node. Stopping it is, for a client of the relay, the node
+    going away: open connections are cut and new ones refused."""
+
+    def __init__(self, target: str) -> None:
+        import socket
+        import threading
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(target)
+        self._target = (parts.hostname or "127.0.0.1", parts.port or 9200)
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self._sockets: list[socket.socket] = []
+        self.url = f"http://127.0.0.1:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+        import threading
+
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self._target)
+            self._sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: object, b: object) -> None:
+        import socket
+        from contextlib import suppress
+
+        assert isinstance(a, socket.socket) and isinstance(b, socket.socket)
+        with suppress(OSError):
+            while data := a.recv(65536):
+                b.sendall(data)
+        with suppress(OSError):
+            b.shutdown(socket.SHUT_WR)
+
+    def stop(self) -> None:
+        import socket
+        from contextlib import suppress
+
+        for s in (self._server, *self._sockets):
+            with suppress(OSError):
+                s.shutdown(socket.SHUT_RDWR)
+            s.close()
+
+
+@pytest.mark.es
+def test_elasticsearch_gone_away_raises_indexing_error_from_every_call(es_url: str) -> None:
+    from elastic_transport import TransportError
+
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.elastic import ElasticIndex
+
+    alias = f"test-{uuid.uuid4().hex[:12]}"
+    relay = _Relay(es_url)
+    idx = ElasticIndex(relay.url, alias)
+    try:
+        idx.upsert_document(A, records(A))
+        idx.refresh()
+        assert found(idx, "autorizatia") == {"a": (1,)}
+        relay.stop()
+        calls = {
+            "search": lambda: idx.search(SearchRequest(query="autorizatia")),
+            "upsert_document": lambda: idx.upsert_document(C, records(C)),
+            "refresh": idx.refresh,
+            "has_document": lambda: idx.has_document(A),
+            "document_ids": lambda: list(idx.document_ids()),
+            "count_pages": idx.count_pages,
+            "count_documents": idx.count_documents,
+            "indices": idx.indices,
+            "rebuild": lambda: idx.rebuild(iter([(A, records(A))])),
+        }
+        for name, call in calls.items():
+            with pytest.raises(IndexingError, match=f"Elasticsearch at {relay.url} cannot be reached") as err:
+                call()
+            assert isinstance(err.value.__cause__, TransportError), name
+            assert err.value.retryable, name
+    finally:
+        idx.close()
+        direct = ElasticIndex(es_url, alias, create=False)
+        direct.es.indices.delete(index=",".join(direct.indices()))
+        direct.close()
+
+
+@pytest.mark.es
+def test_elasticsearch_error_answers_raise_indexing_error_naming_what_failed(es_url: str) -> None:
+    from elasticsearch import ApiError
+
+    from arhiva.errors import IndexingError
+    from arhiva.indexing.elastic import ElasticIndex
+
+    alias = f"test-{uuid.uuid4().hex[:12]}"
+    missing = ElasticIndex(es_url, alias, create=False)  # no index behind the alias: 404s
+    try:
+        assert missing.indices() == []  # a missing alias is an answer there, not an error
+        with pytest.raises(IndexingError, match=f"Elasticsearch at {es_url} failed while searching {alias}"):
+            missing.search(SearchRequest(query="autorizatia"))
+        with pytest.raises(IndexingError, match=f"while counting the pages of {alias}.*NotFoundError"):
+            missing.count_pages()
+    finally:
+        missing.close()
+
+    idx = ElasticIndex(es_url, alias)
+    try:
+        idx.upsert_document(A, records(A))
+        idx.refresh()
+        idx.es.indices.close(index=idx.indices()[0])  # every read of a closed index is refused (400)
+        calls = {
+            f"searching {alias}": lambda: idx.search(SearchRequest(query="autorizatia")),
+            f"counting the documents of {alias}": idx.count_documents,
+            f"counting the pages of {alias}": idx.count_pages,
+            f"looking up {A} in {alias}": lambda: idx.has_document(A),
+            f"listing the documents of {alias}": lambda: list(idx.document_ids()),
+        }
+        for doing, call in calls.items():
+            with pytest.raises(IndexingError, match=f"Elasticsearch at {es_url} failed while {doing}") as err:
+                call()
+            assert isinstance(err.value.__cause__, ApiError), doing
+            assert not err.value.retryable, doing  # a 4xx: the same request is refused again
+    finally:
+        idx.es.indices.delete(index=",".join(idx.indices()))
+        idx.close()

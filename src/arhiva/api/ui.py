@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 
-from arhiva.api.app import SESSION_COOKIE, Problem, Service, get_service
+from arhiva.api.service import SESSION_COOKIE, Problem, Service, get_service
 from arhiva.keys import ApiKey, visible_levels
 from arhiva.schemas.search import (
     COUNT_LIMIT,

@@ -25,6 +25,9 @@ __all__ = ["DocumentRecords", "IndexVersionError", "IndexingError", "SearchIndex
 
 
 class SearchIndex(Protocol):
+    """Every method raises arhiva's errors only, never its backend library's: IndexingError
+    (IndexVersionError for an index to rebuild with `arhiva reindex`), naming where and what."""
+
     backend: str
     # A search counts documents (total, facets) over at most count_limit + 1 matching pages:
     # exactly when no more than count_limit match, else as lower bounds (SearchResult.total_exact).

@@ -13,14 +13,15 @@ import json
 import time
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
 import orjson
-from elasticsearch import Elasticsearch, NotFoundError
-from elasticsearch import TransportError as EsTransportError
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.serializer import OrjsonSerializer
 
 from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionError
@@ -30,6 +31,7 @@ from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
     COUNT_LIMIT,
     FACET_FIELDS,
+    HIT_FIELDS,
     MARK_END,
     MARK_START,
     FacetCount,
@@ -52,16 +54,7 @@ BULK_IN_FLIGHT = 3
 BULK_RETRIES = 3  # records refused with 429 (the server's write queue full) are sent again
 # Only what tells whether and why records failed comes back from a bulk request.
 _BULK_FILTER = ["errors", "items.*._id", "items.*.status", "items.*.error"]
-_SOURCE_FIELDS = [
-    "document_id",
-    "page",
-    "title",
-    "collection",
-    "document_type",
-    "issue_date",
-    "access_level",
-    "pdf_path",
-]
+_SOURCE_FIELDS = ["page", *HIT_FIELDS]
 
 
 def index_definition() -> dict[str, Any]:
@@ -271,8 +264,29 @@ def _facet_aggs() -> dict[str, Any]:
     return aggs
 
 
+# The 4xx answers a later try may not get (a request timeout, the node too busy); other 4xx
+# answers come again for the same request, 5xx answers (a failing node) may pass.
+_PASSING_STATUSES = frozenset({408, 429})
+
+
+def _indexing_error(url: str, doing: str, exc: ApiError | TransportError) -> IndexingError:
+    """The client's error as arhiva's, naming the node and what failed. An answer of 4xx (a bad
+    request, a missing index) is not retryable; a node unreachable, slow or failing (5xx) is."""
+    if isinstance(exc, EsConnectionError):
+        error = IndexingError(f"Elasticsearch at {url} cannot be reached while {doing}: {exc}")
+    elif isinstance(exc, ConnectionTimeout):
+        error = IndexingError(f"Elasticsearch at {url} did not answer in time while {doing}: {exc}")
+    else:
+        error = IndexingError(f"Elasticsearch at {url} failed while {doing}: {exc}")
+    if isinstance(exc, ApiError):
+        status = exc.status_code
+        error.retryable = status >= 500 or status in _PASSING_STATUSES
+    return error
+
+
 class ElasticIndex:
-    """SearchIndex on Elasticsearch 8."""
+    """SearchIndex on Elasticsearch 8. Every public method raises arhiva's errors only: the
+    client's (transport failures and HTTP error answers) become IndexingError."""
 
     backend = "elasticsearch"
 
@@ -293,15 +307,26 @@ class ElasticIndex:
         # The counting aggregation of a search runs on this pool, beside the hits requests.
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arhiva-es-search")
         try:
-            exists = self.es.indices.exists_alias(name=alias)
-        except EsTransportError as exc:
-            raise IndexingError(f"Elasticsearch at {url} cannot be reached: {exc}") from exc
-        # An index of another schema version is refused by every call but rebuild(), which is
-        # what replaces it (`arhiva reindex`).
-        self._version_problem: str | None = self._version_mismatch() if exists else None
-        if not exists and create:
-            name = self._create_index()
-            self.es.indices.put_alias(index=name, name=alias)
+            with self._failures(f"opening {alias}"):
+                exists = self.es.indices.exists_alias(name=alias)
+                # An index of another schema version is refused by every call but rebuild(),
+                # which is what replaces it (`arhiva reindex`).
+                self._version_problem: str | None = self._version_mismatch() if exists else None
+                if not exists and create:
+                    name = self._create_index()
+                    self.es.indices.put_alias(index=name, name=alias)
+        except BaseException:
+            self._pool.shutdown(wait=False)
+            self.es.close()
+            raise
+
+    @contextmanager
+    def _failures(self, doing: str) -> Iterator[None]:
+        """Inside: the client's errors become IndexingError (arhiva's own pass unchanged)."""
+        try:
+            yield
+        except (ApiError, TransportError) as exc:
+            raise _indexing_error(self.url, doing, exc) from exc
 
     # -- index management ----------------------------------------------------------------
 
@@ -318,10 +343,12 @@ class ElasticIndex:
         return name
 
     def indices(self) -> list[str]:
-        try:
-            return sorted(self.es.indices.get_alias(name=self.alias))
-        except NotFoundError:
-            return []
+        """The indices behind the alias (none when the alias does not exist)."""
+        with self._failures(f"listing the indices behind {self.alias}"):
+            try:
+                return sorted(self.es.indices.get_alias(name=self.alias))
+            except NotFoundError:
+                return []
 
     def _version_mismatch(self) -> str | None:
         for name, body in self.es.indices.get_mapping(index=self.alias).items():
@@ -401,18 +428,12 @@ class ElasticIndex:
         """Index a document's pages. Its pages are fixed by its id (derived from their content),
         so indexing it again overwrites the same record ids and leaves nothing stale behind."""
         self._check_version()
-        try:
+        with self._failures(f"indexing {document_id}"):
             return self._bulk(self.alias, records)
-        except EsTransportError as exc:
-            raise IndexingError(
-                f"Elasticsearch at {self.url} failed while indexing {document_id}: {exc}"
-            ) from exc
 
     def refresh(self) -> None:
-        try:
+        with self._failures(f"refreshing {self.alias}"):
             self.es.indices.refresh(index=self.alias)
-        except EsTransportError as exc:
-            raise IndexingError(f"Elasticsearch at {self.url} failed to refresh {self.alias}: {exc}") from exc
 
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
         """Build a new index, then move the alias to it in one atomic `_aliases` call.
@@ -420,39 +441,42 @@ class ElasticIndex:
         While it is built nobody searches it, so it is not refreshed and its translog is not
         synced on every request; both are set back to the schema's settings before the switch."""
         old = self.indices()
-        new = self._create_index(building=True)
-        try:
-            written = self._bulk(
-                new, (r for _, records in documents for r in records), in_flight=BULK_IN_FLIGHT
-            )
-            settings = index_definition()["settings"]
-            self.es.indices.put_settings(
-                index=new,
-                settings={
-                    "refresh_interval": settings["refresh_interval"],
-                    "translog.durability": "request",
-                },
-            )
-            self.es.indices.refresh(index=new)
-            actions: list[dict[str, Any]] = [{"remove": {"index": name, "alias": self.alias}} for name in old]
-            actions.append({"add": {"index": new, "alias": self.alias}})
-            self.es.indices.update_aliases(actions=actions)
-        except BaseException:
-            self.es.indices.delete(index=new, ignore_unavailable=True)
-            raise
-        self._version_problem = None
-        for name in old:
-            self.es.indices.delete(index=name, ignore_unavailable=True)
+        with self._failures(f"rebuilding {self.alias}"):
+            new = self._create_index(building=True)
+            try:
+                written = self._bulk(
+                    new, (r for _, records in documents for r in records), in_flight=BULK_IN_FLIGHT
+                )
+                settings = index_definition()["settings"]
+                self.es.indices.put_settings(
+                    index=new,
+                    settings={
+                        "refresh_interval": settings["refresh_interval"],
+                        "translog.durability": "request",
+                    },
+                )
+                self.es.indices.refresh(index=new)
+                actions: list[dict[str, Any]] = [
+                    {"remove": {"index": name, "alias": self.alias}} for name in old
+                ]
+                actions.append({"add": {"index": new, "alias": self.alias}})
+                self.es.indices.update_aliases(actions=actions)
+            except BaseException:
+                # Best effort: a node that went away must not hide why the rebuild failed.
+                with suppress(ApiError, TransportError):
+                    self.es.indices.delete(index=new, ignore_unavailable=True)
+                raise
+            self._version_problem = None
+            for name in old:
+                self.es.indices.delete(index=name, ignore_unavailable=True)
         return written
 
     # -- reading -------------------------------------------------------------------------
 
     def has_document(self, document_id: str) -> bool:
         self._check_version()
-        try:
+        with self._failures(f"looking up {document_id} in {self.alias}"):
             return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
-        except EsTransportError as exc:
-            raise IndexingError(f"Elasticsearch at {self.url} cannot be reached: {exc}") from exc
 
     def document_ids(self) -> Iterator[str]:
         self._check_version()
@@ -464,7 +488,9 @@ class ElasticIndex:
             }
             if after:
                 composite["after"] = after
-            resp = self.es.search(index=self.alias, size=0, aggs={"ids": {"composite": composite}})
+            # Only the request is inside: what the caller does at each yield is not ours to wrap.
+            with self._failures(f"listing the documents of {self.alias}"):
+                resp = self.es.search(index=self.alias, size=0, aggs={"ids": {"composite": composite}})
             buckets = resp["aggregations"]["ids"]["buckets"]
             yield from (b["key"]["id"] for b in buckets)
             after = resp["aggregations"]["ids"].get("after_key")
@@ -473,13 +499,15 @@ class ElasticIndex:
 
     def count_pages(self) -> int:
         self._check_version()
-        return int(self.es.count(index=self.alias)["count"])
+        with self._failures(f"counting the pages of {self.alias}"):
+            return int(self.es.count(index=self.alias)["count"])
 
     def count_documents(self) -> int:
         """The sum of the documents of every facet group (see search()): exact as long as no
         combination of collection, type, access level and year holds 3,000 documents or more."""
         self._check_version()
-        return self._count({"match_all": {}}).total
+        with self._failures(f"counting the documents of {self.alias}"):
+            return self._count({"match_all": {}}).total
 
     # -- search --------------------------------------------------------------------------
     #
@@ -499,12 +527,17 @@ class ElasticIndex:
         query = build_query(request)
         if query is None:
             return SearchResult(total_documents=0, hits=())
-        counting = self._pool.submit(self._count, query, facets=request.facets, limit=self.count_limit)
-        try:
-            chosen = self._best_pages(query, request.offset, request.limit)
-            hits = self._hits(query, chosen) if chosen else []
-        finally:
-            counted = counting.result()
+        with self._failures(f"searching {self.alias}"):
+            counting = self._pool.submit(self._count, query, facets=request.facets, limit=self.count_limit)
+            try:
+                chosen = self._best_pages(query, request.offset, request.limit)
+                hits = self._hits(query, chosen) if chosen else []
+            except BaseException:
+                # Never leave the counting running; its own failure would only hide this one.
+                counting.cancel()
+                wait([counting])
+                raise
+            counted = counting.result()  # the counting's failure is raised here, and wrapped
         return SearchResult(
             total_documents=counted.total, total_exact=counted.exact, hits=tuple(hits), facets=counted.facets
         )
@@ -646,21 +679,16 @@ class ElasticIndex:
             fragments = h.get("highlight", {}).get("text_folded", [""])
             hits.append(
                 SearchHit(
-                    document_id=b.document_id,
-                    title=src["title"],
                     pages=pages.get(b.document_id, (b.page,)),
                     snippet=" ".join(unfold_highlight(fragments[0], src.get("text", "")).split()),
                     snippet_page=b.page,
                     score=round(b.score, 4),
-                    collection=src.get("collection"),
-                    document_type=src.get("document_type"),
-                    issue_date=src.get("issue_date"),
-                    access_level=src["access_level"],
-                    pdf_path=src["pdf_path"],
+                    **{name: src.get(name) for name in HIT_FIELDS},
                 )
             )
         return hits
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
-        self.es.close()
+        with self._failures("closing its connections"):
+            self.es.close()

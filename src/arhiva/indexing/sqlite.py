@@ -12,6 +12,7 @@ import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ from arhiva.schemas.models import IndexRecord
 from arhiva.schemas.search import (
     COUNT_LIMIT,
     FACET_FIELDS,
+    HIT_FIELDS,
     MARK_END,
     MARK_START,
     FacetCount,
@@ -84,6 +86,10 @@ _UPDATE_DOCUMENT = (
     " registration_number=?, access_level=?, pdf_path=? WHERE doc=?"
 )
 _INSERT_PAGE = "INSERT INTO pages (id, text) VALUES (?, ?)"
+# What a hit shows of its document's row, read by name.
+_HIT_COLUMNS = ("doc", *HIT_FIELDS)
+# SQLite's primary result codes of a database another connection holds: worth trying again.
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 def _metadata(r: IndexRecord) -> tuple[Any, ...]:
@@ -130,6 +136,10 @@ def _where(filters: SearchFilters) -> tuple[str, list[Any]]:
     return " AND ".join(clauses), args
 
 
+def _columns(table: str) -> str:
+    return ", ".join(f"{table}.{c}" for c in _HIT_COLUMNS)
+
+
 def _statements(script: str) -> list[str]:
     """Split a script into statements (trigger bodies included), to run inside a transaction."""
     out: list[str] = []
@@ -153,16 +163,32 @@ class SqliteIndex:
         self.count_limit = count_limit
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._lock:
-            exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
-            if not exists:
-                self._create()
-            self.schema_version = int(
-                self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
-            )
+        with self._failures("opening it"):
+            self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
+            try:
+                self._db.execute("PRAGMA journal_mode=WAL")
+                self._db.execute("PRAGMA synchronous=NORMAL")
+                with self._lock:
+                    exists = self._db.execute("SELECT 1 FROM sqlite_master WHERE name='meta'").fetchone()
+                    if not exists:
+                        self._create()
+                    self.schema_version = int(
+                        self._db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+                    )
+            except BaseException:
+                self._db.close()
+                raise
+
+    @contextmanager
+    def _failures(self, doing: str) -> Iterator[None]:
+        """SQLite's errors as arhiva's: an IndexingError naming the file and what failed,
+        retryable only when another connection held the database."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            error = IndexingError(f"SQLite index {self.path}: {doing} failed: {exc}")
+            error.retryable = (getattr(exc, "sqlite_errorcode", 0) & 0xFF) in _BUSY_CODES
+            raise error from exc
 
     @classmethod
     def in_archive(cls, archive: Path) -> SqliteIndex:
@@ -217,7 +243,7 @@ class SqliteIndex:
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         self._check_version()
         rows = list(records)
-        with self._lock:
+        with self._failures(f"indexing {document_id}"), self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._write_document(document_id, rows, fresh=False)
@@ -230,7 +256,7 @@ class SqliteIndex:
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
         """One transaction: readers see the old index until the new one is committed."""
         written = 0
-        with self._lock:
+        with self._failures("rebuilding it"), self._lock:
             self._db.execute(f"PRAGMA cache_size = -{REBUILD_CACHE_KIB}")
             self._db.execute("BEGIN IMMEDIATE")
             try:
@@ -254,21 +280,22 @@ class SqliteIndex:
         """Committed writes are visible at once."""
 
     def has_document(self, document_id: str) -> bool:
-        with self._lock:
+        self._check_version()  # as Elasticsearch's: an index to rebuild holds nothing usable
+        with self._failures(f"looking up {document_id}"), self._lock:
             row = self._db.execute("SELECT 1 FROM documents WHERE document_id = ?", (document_id,))
             return row.fetchone() is not None
 
     def document_ids(self) -> Iterator[str]:
-        with self._lock:
+        with self._failures("listing its documents"), self._lock:
             rows = self._db.execute("SELECT document_id FROM documents").fetchall()
         yield from (r[0] for r in rows)
 
     def count_pages(self) -> int:
-        with self._lock:
+        with self._failures("counting its pages"), self._lock:
             return int(self._db.execute("SELECT count(*) FROM pages").fetchone()[0])
 
     def count_documents(self) -> int:
-        with self._lock:
+        with self._failures("counting its documents"), self._lock:
             return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def search(self, request: SearchRequest) -> SearchResult:
@@ -283,9 +310,9 @@ class SqliteIndex:
         match = to_fts5(terms)
         where, args = _where(request.filters)
         only = f" AND rowid >> {PAGE_BITS} IN (SELECT doc FROM documents WHERE {where})" if where else ""
-        with self._lock:
+        with self._failures("searching"), self._lock:
             ranked = self._ranked(match, only, args, request.offset, request.limit)
-            hits = [self._hit(match, *row) for row in ranked]
+            hits = [self._hit(match, best, page, doc) for best, page, doc in ranked]
             total, exact, facets = self._count(match, only, args)
         return SearchResult(
             total_documents=total,
@@ -294,9 +321,15 @@ class SqliteIndex:
             facets=facets if request.facets else {},
         )
 
+    def _rows(self, sql: str, args: Iterable[Any]) -> list[sqlite3.Row]:
+        """The rows of a query, read by column name."""
+        cursor = self._db.cursor()
+        cursor.row_factory = sqlite3.Row
+        return cursor.execute(sql, tuple(args)).fetchall()
+
     def _ranked(
         self, match: str, only: str, args: list[Any], offset: int, limit: int
-    ) -> list[tuple[Any, ...]]:
+    ) -> list[tuple[float, int, sqlite3.Row]]:
         """(best rank, best page, documents row) of each document of the answer page, best first.
 
         The top pages by rank first (a bounded sort: no grouping or join over every match), in
@@ -317,42 +350,30 @@ class SqliteIndex:
                 if not chosen:
                     return []
                 docs = {
-                    row[0]: row
-                    for row in self._db.execute(
-                        f"SELECT * FROM documents WHERE doc IN ({','.join('?' * len(chosen))})",
+                    row["doc"]: row
+                    for row in self._rows(
+                        f"SELECT {_columns('documents')} FROM documents"
+                        f" WHERE doc IN ({','.join('?' * len(chosen))})",
                         [doc for doc, _ in chosen],
                     )
                 }
-                return [(rank, page, *docs[doc]) for doc, (rank, page) in chosen]
+                return [(rank, page, docs[doc]) for doc, (rank, page) in chosen]
         # With min(), SQLite takes the bare column (the page) from the row holding the minimum.
         # LIMIT -1 keeps SQLite from flattening bm25() into the aggregate (not allowed).
-        return self._db.execute(
-            "SELECT m.best, m.page, d.* FROM ("
+        rows = self._rows(
+            f"SELECT m.best AS best_rank, m.page AS best_page, {_columns('d')} FROM ("
             f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page FROM ("
             f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
             "  LIMIT -1"
             " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc"
             " ORDER BY m.best, m.doc LIMIT ? OFFSET ?",
             (match, *args, limit, offset),
-        ).fetchall()
+        )
+        return [(row["best_rank"], row["best_page"], row) for row in rows]
 
-    def _hit(
-        self,
-        match: str,
-        best: float,
-        best_page: int,
-        doc: int,
-        document_id: str,
-        title: str,
-        collection: str | None,
-        document_type: str | None,
-        issue_date: str | None,
-        _year: str | None,
-        _registration_number: str | None,
-        access_level: str,
-        pdf_path: str,
-    ) -> SearchHit:
-        first = doc << PAGE_BITS
+    def _hit(self, match: str, best: float, best_page: int, row: sqlite3.Row) -> SearchHit:
+        """A hit from its document's row (the columns of _HIT_COLUMNS, by name)."""
+        first = row["doc"] << PAGE_BITS
         pages = self._db.execute(
             "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ?",
             (match, first, first | MAX_PAGE, MAX_PAGES_PER_HIT),
@@ -363,17 +384,11 @@ class SqliteIndex:
             (match, first | best_page),
         ).fetchone()
         return SearchHit(
-            document_id=document_id,
-            title=title,
             pages=tuple(int(p) & MAX_PAGE for (p,) in pages),
             snippet=" ".join(snippet.split()),
             snippet_page=best_page,
             score=round(-best, 4),
-            collection=collection,
-            document_type=document_type,
-            issue_date=issue_date,
-            access_level=access_level,
-            pdf_path=pdf_path,
+            **{name: row[name] for name in HIT_FIELDS},
         )
 
     def _count(
@@ -406,5 +421,5 @@ class SqliteIndex:
         return total, pages <= self.count_limit, facets
 
     def close(self) -> None:
-        with self._lock:
+        with self._failures("closing it"), self._lock:
             self._db.close()

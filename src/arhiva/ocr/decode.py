@@ -7,10 +7,16 @@ from pathlib import Path
 
 import numpy as np
 import pdf2image
-from pdf2image.exceptions import PDFPageCountError, PDFPopplerTimeoutError, PDFSyntaxError
+from pdf2image.exceptions import (
+    PDFInfoNotInstalledError,
+    PDFPageCountError,
+    PDFPopplerTimeoutError,
+    PDFSyntaxError,
+    PopplerNotInstalledError,
+)
 from PIL import Image, ImageOps
 
-from arhiva.errors import InputFileError, QuarantineReason
+from arhiva.errors import InputFileError, MissingDependencyError, QuarantineReason
 from arhiva.schemas.models import FileKind, PageRef
 
 
@@ -59,6 +65,11 @@ def load_page(
                 thread_count=1,
                 timeout=timeout,
             )
+        except (PDFInfoNotInstalledError, PopplerNotInstalledError) as exc:
+            raise MissingDependencyError(
+                "poppler (pdftoppm, pdfinfo) is not installed: PDF scans cannot be read; "
+                "apt-get install poppler-utils"
+            ) from exc
         except PDFPopplerTimeoutError as exc:
             raise InputFileError(
                 QuarantineReason.corrupt_pdf, f"page {ref.index + 1} did not render within {timeout:g} s"

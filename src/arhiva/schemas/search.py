@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from arhiva.schemas.models import AccessLevel
+from arhiva.schemas.models import AccessLevel, IndexRecord
 
 FACET_FIELDS = ("collection", "document_type", "access_level", "year")
 # A search counts documents (the total and every facet) over at most COUNT_LIMIT + 1 matching
@@ -62,6 +62,10 @@ class SearchHit(_Model):
     issue_date: dt.date | None
     access_level: AccessLevel
     pdf_path: str = Field(description="The PDF/A, relative to the archive folder.")
+
+
+# What a hit shows of its document, as the index stores it: read back by name by both backends.
+HIT_FIELDS = tuple(name for name in SearchHit.model_fields if name in IndexRecord.model_fields)
 
 
 class FacetCount(_Model):
