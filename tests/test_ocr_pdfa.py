@@ -94,3 +94,16 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
         assert meta["{https://arhiva.ps4.ro/ns/1.0/}registrationNumber"] == "7/2024"
         assert meta["{https://arhiva.ps4.ro/ns/1.0/}accessLevel"] == "public"
         assert meta["dc:subject"] == {"urbanism", "ședință"}
+
+
+REAL_NO_TEXT = Path(__file__).resolve().parents[2] / "shared" / "realscans" / "fra_tapus_btv1b530924453.jpeg"
+
+
+def test_a_page_where_tesseract_finds_no_text_is_read_as_empty_not_failed(tmp_path: Path) -> None:
+    # A real note photographed with a border round the sheet: Tesseract's layout finds a region
+    # but no word in it, and tesserocr raised "No text returned", which quarantined the page.
+    ref = PageRef(source=REAL_NO_TEXT.name, source_sha256="0" * 64, index=0, kind=FileKind.image)
+    settings = Settings(languages="fra")
+    page = recognise(prepare(REAL_NO_TEXT.parent, ref, 1, tmp_path, settings), settings)
+    assert page.mean_confidence == 0.0 and not page.words
+    assert Path(page.page_pdf).is_file()

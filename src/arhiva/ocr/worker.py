@@ -98,7 +98,10 @@ def _words(api: tesserocr.PyTessBaseAPI) -> list[tuple[str, float, tuple[int, in
     words = []
     results = api.GetIterator()
     for word in iterate_level(results, RIL.WORD) if results is not None else ():
-        text, box = word.GetUTF8Text(RIL.WORD), word.BoundingBox(RIL.WORD)
+        try:
+            text, box = word.GetUTF8Text(RIL.WORD), word.BoundingBox(RIL.WORD)
+        except RuntimeError:  # tesserocr's "No text returned": an empty result (a page with no text)
+            continue
         if text and box:
             left, top, right, bottom = box
             words.append((text, word.Confidence(RIL.WORD), (left, top, right - left, bottom - top)))
