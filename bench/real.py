@@ -230,6 +230,8 @@ def plain_tesseract(page: RealPage) -> tuple[str, float, str]:
 
 
 def measure(folder: Path, only: set[str] | None, jobs: int, work: Path) -> dict[str, object]:
+    if not (folder / "score.py").is_file():
+        raise SystemExit(f"{folder} is not a folder of real pages with their score.py; give FOLDER")
     score_py = scorer(folder)
     pages = real_pages(folder, only)
     if not pages:

@@ -96,7 +96,7 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
         assert meta["dc:subject"] == {"urbanism", "ședință"}
 
 
-REAL_NO_TEXT = Path(__file__).resolve().parents[2] / "shared" / "realscans" / "fra_tapus_btv1b530924453.jpeg"
+REAL_NO_TEXT = Path(__file__).with_name("resources") / "fra_tapus_btv1b530924453.jpeg"  # see its README
 
 
 def test_a_page_where_tesseract_finds_no_text_is_read_as_empty_not_failed(tmp_path: Path) -> None:
