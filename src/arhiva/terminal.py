@@ -5,9 +5,7 @@ cli.py parses and calls; everything a person reads on the terminal is laid out h
 
 from __future__ import annotations
 
-import datetime as dt
 import traceback
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -174,15 +172,13 @@ def print_search(query: str, result: SearchResult, offset: int, count_limit: int
 
 
 def _shown(value: object, unit: str) -> str | None:
+    from arhiva.schemas.sheet import as_text
+
     if value is None or value == ():
         return None
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
     if isinstance(value, tuple):
-        return ", ".join(map(str, value))
-    text = str(value)
+        return ", ".join(map(as_text, value))
+    text = as_text(value)
     return text + unit if unit and text.isdigit() else text
 
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from enum import Enum
+from functools import cache
 from xml.sax.saxutils import escape
 
 from arhiva.schemas.models import DocumentMetadata
-from arhiva.schemas.sheet import sheet_fields
+from arhiva.schemas.sheet import as_text, sheet_fields
 
 NS_ARHIVA = "https://arhiva.ps4.ro/ns/1.0/"
 
@@ -40,6 +40,7 @@ def _value_type(annotation: object) -> str:
     )
 
 
+@cache
 def _sheet_properties() -> tuple[tuple[str, str, str, str], ...]:
     """(field, arhiva: name, value type, description) of the record-sheet fields in arhiva's namespace."""
     return tuple(
@@ -113,14 +114,6 @@ def _extension_schema() -> str:
     )
 
 
-def _text(value: object) -> str:
-    if isinstance(value, Enum):
-        return str(value.value)
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return str(value)
-
-
 # The Dublin Core terms a record-sheet field may declare, each with its XMP shape.
 _DUBLIN_CORE = {
     "dc:title": lambda v: (
@@ -144,7 +137,7 @@ def _sheet_dublin_core(sheet: DocumentMetadata) -> dict[str, str]:
         if decl.xmp == "dc:type" and not value:
             value = "Text"
         if value:
-            shown = [_text(v) for v in value] if isinstance(value, tuple) else _text(value)
+            shown = [as_text(v) for v in value] if isinstance(value, tuple) else as_text(value)
             out[decl.xmp] = _DUBLIN_CORE[decl.xmp](shown)
     return out
 
@@ -169,7 +162,7 @@ def build_xmp(info: XmpInfo) -> bytes:
     values = {name: info.arhiva.get(name, "") for name, _, _ in RECORD_PROPERTIES}
     for field_name, name, _, _ in _sheet_properties():
         value = getattr(sheet, field_name)
-        values[name] = _text(value) if value is not None else ""
+        values[name] = as_text(value) if value is not None else ""
     values |= {name: info.arhiva.get(name, "") for name, _, _ in PROCESSING_PROPERTIES}
     keywords = sheet.keywords
     now = _date(info.created)

@@ -97,6 +97,11 @@ class DocumentMetadata(_Model):
         Field(None, description="Termen de păstrare: a number of years, or 'permanent'.")
     )
 
+    def resolved(self, name: str, access_level: AccessLevel) -> DocumentMetadata:
+        """This sheet as a document archives it: the title, if none is given, the name of the file
+        or folder it came from; the access level the document was given."""
+        return self.model_copy(update={"title": self.title or name, "access_level": access_level})
+
 
 class SourceFile(_Model):
     """An original file of the scanner folder, as it was when read."""
@@ -135,9 +140,7 @@ class DocumentPlan(_Model):
     @property
     def sheet(self) -> DocumentMetadata:
         """The record sheet as it is archived: its title and access level resolved."""
-        return self.metadata.model_copy(
-            update={"title": self.metadata.title or self.name, "access_level": self.access_level}
-        )
+        return self.metadata.resolved(self.name, self.access_level)
 
 
 class QuarantineRecord(_Model):
@@ -258,7 +261,7 @@ class ArchivedDocument(_Model):
     @property
     def sheet(self) -> DocumentMetadata:
         """The record sheet as archived: its title and access level resolved."""
-        return self.metadata.model_copy(update={"title": self.title, "access_level": self.access_level})
+        return self.metadata.resolved(self.name, self.access_level)
 
 
 class IndexRecord(_Model):

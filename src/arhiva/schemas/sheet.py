@@ -13,8 +13,10 @@ in the packet's extension schema by the field's description, or a Dublin Core te
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -35,6 +37,7 @@ class Sheet:
     unit: str = ""  # written after a number in `arhiva show`, e.g. ' years'
 
 
+@cache
 def sheet_fields(model: type[BaseModel]) -> tuple[tuple[str, Sheet], ...]:
     """(field name, Sheet) of every declared field of the model, in the model's order."""
     out = []
@@ -43,6 +46,15 @@ def sheet_fields(model: type[BaseModel]) -> tuple[tuple[str, Sheet], ...]:
         if declared:
             out.append((name, declared[0]))
     return tuple(out)
+
+
+def as_text(value: object) -> str:
+    """One value of a record sheet as text: an enum by its value, a date as YYYY-MM-DD."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
 
 
 def searchable(sheet: BaseModel) -> dict[str, Any]:
