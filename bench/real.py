@@ -86,6 +86,7 @@ class PageResult:
     rotation: int | None = None
     skew: float | None = None
     confidence: float | None = None
+    orientation: str = ""  # how the rotation was decided; "doubtful" when nothing read clearly
 
 
 @dataclass
@@ -196,6 +197,7 @@ class Archived:
     rotation: int
     skew: float
     confidence: float
+    orientation: str
 
 
 def _pdftotext(pdf: Path, *options: str) -> str:
@@ -210,8 +212,20 @@ def archived_texts(archive: Path) -> dict[str, Archived]:
         doc = load_document(archive, doc_id)
         pdf = package_dir(archive, doc_id) / "document.pdf"
         (page, *_) = load_pages(archive, doc_id)
+        o = page.orientation
+        how = (
+            ""
+            if o is None
+            else ("doubtful" if o.doubt else o.method.replace(", confirmed by recognition", "+rec"))
+        )
         out[doc.name] = Archived(
-            _pdftotext(pdf, "-raw"), _pdftotext(pdf), page.text, page.rotation, page.skew, doc.mean_confidence
+            _pdftotext(pdf, "-raw"),
+            _pdftotext(pdf),
+            page.text,
+            page.rotation,
+            page.skew,
+            doc.mean_confidence,
+            how,
         )
     return out
 
@@ -276,6 +290,7 @@ def measure(folder: Path, only: set[str] | None, jobs: int, work: Path) -> dict[
                     rotation=got.rotation if got else None,
                     skew=got.skew if got else None,
                     confidence=got.confidence if got else None,
+                    orientation=got.orientation if got else "",
                 )
             )
     return {"pages": results, "runs": runs}
@@ -292,7 +307,10 @@ def totals(results: list[PageResult]) -> dict[str, Totals]:
 def print_table(results: list[PageResult], by: dict[str, Totals]) -> None:
     w = max(len(r.base) for r in results)
     head = f"{'page':<{w}}  {'CER arh':>7} {'CER tes':>7} {'Δ pt':>6}  {'idx':>6} {'layout':>6}  {'WER arh':>7} {'WER tes':>7}"
-    print(head + f"  {'BoW arh':>7} {'BoW tes':>7}  {'rot':>3} {'conf':>5} {'tes s':>6}  note")
+    print(
+        head
+        + f"  {'BoW arh':>7} {'BoW tes':>7}  {'rot':>3} {'orientation':<11} {'conf':>5} {'tes s':>6}  note"
+    )
     for r in results:
         a, t = r.arhiva, r.tesseract
         note = "; ".join(n for n in (a.note, f"tesseract {t.note}" if t.note else "") if n)
@@ -300,7 +318,7 @@ def print_table(results: list[PageResult], by: dict[str, Totals]) -> None:
         print(
             f"{r.base:<{w}}  {a.cer:7.1%} {t.cer:7.1%} {100 * (a.cer - t.cer):+6.1f}  {r.index.cer:6.1%} {r.layout.cer:6.1%}"
             f"  {a.wer:7.1%} {t.wer:7.1%}"
-            f"  {a.bag_miss:7.1%} {t.bag_miss:7.1%}  {r.rotation if r.rotation is not None else '-':>3}"
+            f"  {a.bag_miss:7.1%} {t.bag_miss:7.1%}  {r.rotation if r.rotation is not None else '-':>3} {r.orientation:<11}"
             f" {r.confidence if r.confidence is not None else float('nan'):5.1f} {t.seconds or 0:6.1f}  {note}{flag}"
         )
     print()

@@ -116,9 +116,13 @@ def print_report(report: BatchReport) -> None:
         soft_wrap=True,
     )
     if report.low_confidence:
-        worst = ", ".join(f"{p.source} ({p.confidence:.0f})" for p in report.low_confidence[:5])
+        worst = ", ".join(
+            f"{p.source} ({p.confidence:.0f}{'' if p.reason == 'low OCR confidence' else '; ' + p.reason})"
+            for p in report.low_confidence[:5]
+        )
         console.print(
-            f"{len(report.low_confidence)} pages have a low OCR confidence; check them or re-scan: {worst}",
+            f"{len(report.low_confidence)} pages have a low OCR confidence or a doubtful orientation; "
+            f"check them or re-scan: {worst}",
             soft_wrap=True,
         )
     if report.quarantined:

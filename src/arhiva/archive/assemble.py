@@ -27,12 +27,25 @@ def _page_records(pages: list[OcrPage]) -> tuple[PageRecord, ...]:
             dpi=p.page.dpi,
             rotation=p.page.rotation,
             skew=p.page.skew,
+            orientation=p.page.orientation,
             mean_confidence=p.mean_confidence,
             text=p.text,
             words=p.words,
         )
         for p in pages
     )
+
+
+def _orientation_notes(pages: list[OcrPage]) -> str:
+    """The pages turned, how it was decided, and those whose orientation is doubtful."""
+    notes = []
+    for p in pages:
+        o = p.page.orientation
+        if o is not None and o.doubt:
+            notes.append(f"page {p.page.number} orientation doubtful: {o.doubt}")
+        elif p.page.rotation:
+            notes.append(f"page {p.page.number} turned {p.page.rotation}° ({o.method if o else 'layout'})")
+    return "".join(f"; {n}" for n in notes)
 
 
 def _mean_confidence(pages: list[OcrPage]) -> float:
@@ -111,7 +124,7 @@ def archive_document(
             event(
                 EventType.ocred,
                 f"{ocr_engine} ({settings.languages})",
-                f"{len(pages)} pages, mean word confidence {mean:.1f}",
+                f"{len(pages)} pages, mean word confidence {mean:.1f}" + _orientation_notes(pages),
                 digests.get(OCR_NAME),
             ),
             event(

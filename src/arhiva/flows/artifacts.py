@@ -88,6 +88,7 @@ def publish_report(report: BatchReport, qa_threshold: float) -> None:
                 "page": p.page,
                 "file": p.source,
                 "confidence": p.confidence,
+                "reason": p.reason,
             }
             for p in report.low_confidence
         ]
@@ -98,7 +99,11 @@ def publish_report(report: BatchReport, qa_threshold: float) -> None:
                 "page": "",
                 "file": "",
                 "confidence": f"every page above {qa_threshold:g}",
+                "reason": "",
             }
         ],
-        description=f"Pages of batch {report.batch} with mean OCR confidence below {qa_threshold:g}: re-scan candidates",
+        description=(
+            f"Pages of batch {report.batch} with mean OCR confidence below {qa_threshold:g} or a doubtful "
+            "orientation: candidates for checking or re-scanning"
+        ),
     )

@@ -63,9 +63,10 @@ class BatchLedger:
                 page=p.page.number,
                 source=p.page.ref.source,
                 confidence=p.mean_confidence,
+                reason=reason,
             )
             for p in pages
-            if p.mean_confidence < self.qa_min_confidence
+            if (reason := _qa_reason(p, self.qa_min_confidence))
         )
 
     def already_archived(self, doc: ArchivedDocument) -> None:
@@ -140,3 +141,14 @@ def _summary(doc: ArchivedDocument, outcome: DocumentOutcome) -> DocumentSummary
         pdf_path=relative_pdf_path(doc.document_id),
         outcome=outcome,
     )
+
+
+def _qa_reason(page: OcrPage, qa_min_confidence: float) -> str:
+    """Why a page belongs on the QA list; empty when it does not."""
+    reasons = []
+    if page.mean_confidence < qa_min_confidence:
+        reasons.append("low OCR confidence")
+    orientation = page.page.orientation
+    if orientation is not None and orientation.doubt:
+        reasons.append(f"orientation doubtful ({orientation.doubt})")
+    return "; ".join(reasons)

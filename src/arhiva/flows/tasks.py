@@ -83,11 +83,12 @@ def process_page(
     result = ocr_stage.process(source_root, ref, number, work, settings)
     page = result.page
     get_run_logger().info(
-        "%s page %d (%s): rotated %d°, deskewed %.2f°; %d words, mean confidence %.1f",
+        "%s page %d (%s): rotated %d° (%s), deskewed %.2f°; %d words, mean confidence %.1f",
         name,
         number,
         ref.source,
         page.rotation,
+        page.orientation.doubt or page.orientation.method if page.orientation else "as prepared before",
         page.skew,
         len(result.words),
         result.mean_confidence,

@@ -18,14 +18,17 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+import cv2
+import numpy as np
 from PIL import Image
 
 from arhiva import atomic
 from arhiva.config import PIPELINE_VERSION, Settings
+from arhiva.ocr import orient
 from arhiva.ocr.decode import load_page
 from arhiva.ocr.pagepdf import build_page_pdf
-from arhiva.ocr.prepare import prepare_page
-from arhiva.ocr.tesseract import ocr_page
+from arhiva.ocr.prepare import Geometry, prepare_page
+from arhiva.ocr.tesseract import ocr_page, read_sample
 from arhiva.schemas.models import OcrPage, PageRef, PreparedPage
 
 PREPARED = "prepared.json"
@@ -63,7 +66,23 @@ def _prepare(
         source_root, ref, settings.default_dpi, settings.pdf_render_dpi, timeout=settings.tesseract_timeout
     )
     image_path = folder / "page.tif"
-    geometry, image = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg)
+
+    def orienter(arr: np.ndarray, guess: Geometry) -> Geometry:
+        def read(rotation: int) -> tuple[float, int]:
+            band, dpi = orient.sample(arr, loaded.dpi, guess, rotation)
+            path = folder / f".sample.{rotation}.{os.getpid()}.{threading.get_ident()}.png"
+            try:
+                cv2.imwrite(str(path), band)
+                return read_sample(
+                    path, languages=settings.languages, dpi=dpi, timeout=settings.tesseract_timeout
+                )
+            finally:
+                path.unlink(missing_ok=True)
+
+        return orient.orient(guess, read)
+
+    folder.mkdir(parents=True, exist_ok=True)
+    geometry, image = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg, orienter)
     page = PreparedPage(
         number=number,
         ref=ref,
@@ -74,6 +93,7 @@ def _prepare(
         color_mode=image.mode,
         rotation=geometry.rotation,
         skew=geometry.skew,
+        orientation=geometry.orientation,
     )
     atomic.write_text(done, page.model_dump_json())
     return page, image

@@ -189,3 +189,29 @@ def ocr_page(
     words, mean = _words(reply.words)
     text = fix_romanian(txt.read_text(encoding="utf-8")).replace("\f", "").strip() + "\n"
     return TesseractResult(text=text, words=words, mean_confidence=mean, text_layer_pdf=pdf)
+
+
+def read_sample(
+    image: Path, *, languages: str, dpi: int, timeout: float = 60.0, pool: TesseractPool = _pool
+) -> tuple[float, int]:
+    """Read a sample of a page (a band of text, `arhiva.ocr.orient`) as one block, with one of the
+    pool's resident Tesseracts: its mean confidence per letter or digit read, and how many."""
+    request = OcrRequest(
+        image=str(image),
+        out_base=str(image.with_suffix("")),
+        languages=languages,
+        dpi=dpi,
+        timeout_ms=round(timeout * 1000),
+        sample=True,
+    )
+    with pool.worker() as worker:
+        reply = worker.ocr(request, timeout)
+    if not reply.ok:
+        raise OcrEngineError(reply.error)
+    chars = weighted = 0.0
+    for text, confidence, _ in reply.words:
+        n = sum(ch.isalnum() for ch in text)
+        if n and confidence >= 0:
+            chars += n
+            weighted += n * confidence
+    return (weighted / chars if chars else 0.0), int(chars)

@@ -10,7 +10,8 @@ For each page, from one recognition, it writes what `tesseract IMAGE BASE --psm 
 textonly_pdf=1 pdf txt` writes (`BASE.pdf`, `BASE.txt`) and replies with the words, their
 confidence and boxes (the word rows of Tesseract's TSV, read from its result iterator: 4 ms a
 page where making the TSV took 30). Tesseract's own messages go to `BASE.log` so a failure can
-say why.
+say why. A request can also be a sample of a page for the orientation decision
+(`arhiva.ocr.orient`): read as one block, its words replied, nothing written.
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ class OcrRequest(BaseModel):
     languages: str
     dpi: int
     timeout_ms: int
+    # A sample for the orientation decision: read as one block of text (no layout analysis, which
+    # would find text on its side and read it as such), only the words replied, no files written.
+    sample: bool = False
 
 
 class OcrReply(BaseModel):
@@ -77,7 +81,11 @@ class _Engine:
         try:
             with open(log, "wb") as messages:
                 os.dup2(messages.fileno(), 2)
-                done = api.ProcessPages(req.out_base, req.image, timeout=req.timeout_ms)
+                done = (
+                    self._sample(api, req)
+                    if req.sample
+                    else api.ProcessPages(req.out_base, req.image, timeout=req.timeout_ms)
+                )
         finally:
             os.dup2(saved, 2)
             os.close(saved)
@@ -90,6 +98,17 @@ class _Engine:
                 )
             return OcrReply(ok=False, error=f"Tesseract failed: {said or 'no message'}")
         return OcrReply(ok=True, words=_words(api))
+
+    @staticmethod
+    def _sample(api: tesserocr.PyTessBaseAPI, req: OcrRequest) -> bool:
+        from tesserocr import PSM
+
+        api.SetPageSegMode(PSM.SINGLE_BLOCK)
+        try:
+            api.SetImageFile(req.image)
+            return bool(api.Recognize(timeout=req.timeout_ms))
+        finally:
+            api.SetPageSegMode(PSM.AUTO)
 
 
 def _words(api: tesserocr.PyTessBaseAPI) -> list[tuple[str, float, tuple[int, int, int, int]]]:

@@ -14,10 +14,12 @@ _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
     Path("/usr/share/fonts/truetype/liberation2"),
     Path("/usr/share/fonts/truetype/liberation"),
+    Path("/usr/share/fonts/opentype/urw-base35"),  # fonts-urw-base35, which Ghostscript brings
 )
 FONTS = {
     "serif": ("DejaVuSerif.ttf", "LiberationSerif-Regular.ttf"),
     "sans": ("DejaVuSans.ttf", "LiberationSans-Regular.ttf"),
+    "typewriter": ("NimbusMonoPS-Regular.otf", "DejaVuSansMono.ttf"),  # a Courier, as typed
 }
 
 
@@ -32,6 +34,9 @@ class PageStyle:
     noise: float = 0.0  # standard deviation of Gaussian noise, in grey levels
     blur: float = 0.0  # Gaussian blur sigma, in pixels
     seed: int = 0
+    centred: bool = False  # each line centred, as on title pages and poems
+    top: float = 0.0  # where the first line starts, a fraction of the page height; 0: at the margin
+    spacing: float = 1.5  # line pitch over the font size
 
     @property
     def pixels(self) -> tuple[int, int]:
@@ -86,14 +91,15 @@ def render_page(lines: list[str], style: PageStyle) -> Image.Image:
     font = _font(style)
     w, h = style.pixels
     margin = round(style.dpi * 0.8)
-    line_h = round(font.size * 1.5)
+    line_h = round(font.size * style.spacing)
     paper = 246
     img = Image.new("L", (w, h), paper)
     draw = ImageDraw.Draw(img)
-    y = margin
+    y = round(style.top * h) if style.top else margin
     for line in lines:
         if line:
-            draw.text((margin, y), line, font=font, fill=28)
+            x = (w - font.getlength(line)) / 2 if style.centred else margin
+            draw.text((x, y), line, font=font, fill=28)
         y += line_h
     arr = np.asarray(img)
     if style.skew:

@@ -180,6 +180,31 @@ class Word(_Model):
     )
 
 
+class OrientationVote(_Model):
+    """A band of the page's text read at one orientation."""
+
+    rotation: int = Field(description="Clockwise quarter-turn correction tried, in degrees.")
+    confidence: float = Field(description="Tesseract's mean confidence per character read, 0-100.")
+    chars: int = Field(description="Letters and digits read.")
+
+
+class Orientation(_Model):
+    """How the page's orientation was decided, and on what evidence."""
+
+    method: str = Field(
+        description="'layout' (the projection profile alone), 'layout, confirmed by recognition', "
+        "'recognition' (the orientation that read clearly best) or 'as scanned' (nothing read "
+        "clearly: the page was not turned, and is doubtful)."
+    )
+    lines_ratio: float = Field(
+        description="Row-profile sharpness of the line direction chosen over the other's."
+    )
+    ascender_ratio: float = Field(description="Ink above the text's x-height bands over ink below.")
+    ink_points: int = Field(description="Ink pixels the layout analysis judged.")
+    votes: tuple[OrientationVote, ...] = ()
+    doubt: str = Field("", description="Why the orientation is still doubtful; empty when it is not.")
+
+
 class PreparedPage(_Model):
     """A page after rotation and deskew, stored losslessly in the work folder."""
 
@@ -192,6 +217,7 @@ class PreparedPage(_Model):
     color_mode: str = Field(description="'1' bitonal, 'L' greyscale or 'RGB' colour.")
     rotation: int = Field(description="Clockwise quarter-turn correction applied, in degrees.")
     skew: float = Field(description="Skew angle corrected, in degrees.")
+    orientation: Orientation | None = Field(None, description="How the rotation was decided.")
 
 
 class OcrPage(_Model):
@@ -220,6 +246,7 @@ class PageRecord(_Model):
     dpi: int
     rotation: int
     skew: float
+    orientation: Orientation | None = None
     mean_confidence: float
     text: str
     words: tuple[Word, ...]
@@ -296,13 +323,15 @@ class DocumentSummary(_Model):
 
 
 class LowConfidencePage(_Model):
-    """A page whose OCR confidence is below the QA threshold: a candidate for re-scanning."""
+    """A page for the QA list: its OCR confidence is below the QA threshold, or its orientation
+    is doubtful; a candidate for checking or re-scanning."""
 
     document_id: str
     title: str
     page: int
     source: str
     confidence: float
+    reason: str = Field("low OCR confidence", description="Why the page is on the QA list.")
 
 
 class BatchReport(_Model):
