@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from arhiva.ocr.prepare import analyse, apply
+from arhiva.ocr.prepare import analyse, apply, prepare_page
 
 from .inputs import page
 
@@ -55,3 +55,17 @@ def test_colour_page_keeps_colour() -> None:
     g = analyse(np.asarray(rgb), dpi=300)
     assert abs(g.skew + 2.0) <= MAX_RESIDUAL_SKEW
     assert apply(rgb, g).mode == "RGB"
+
+
+@pytest.mark.parametrize(("skew", "corrected"), [(0.2, False), (-2.0, True)])
+def test_bitonal_pages_are_not_turned_by_a_fraction_of_a_degree(
+    skew: float, corrected: bool, tmp_path
+) -> None:
+    img, _ = page(seed=9, size="a6", skew=skew, noise=0)
+    bitonal = img.point(lambda v: 255 if v > 128 else 0).convert("1")
+    geometry, out = prepare_page(bitonal, 300, tmp_path / "page.tif")
+    assert out.mode == "1"
+    if corrected:
+        assert abs(geometry.skew - skew) <= MAX_RESIDUAL_SKEW
+    else:  # left as scanned, pixel for pixel
+        assert geometry.skew == 0.0 and out.tobytes() == bitonal.tobytes()
