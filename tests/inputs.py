@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pikepdf
 from PIL import Image
 
@@ -19,6 +21,21 @@ def page(
     style = PageStyle(size=size, skew=skew, rotation=rotation, noise=noise, blur=0.4, seed=seed)
     lines = layout(sample_document(seed).paragraphs, style)[0]
     return render_page(lines, style), ground_truth(lines)
+
+
+def scribbles(seed: int) -> Image.Image:
+    """An A5 page of handwriting-like strokes in rows: ink everywhere, no word to read."""
+    rng = np.random.default_rng(seed)
+    arr = np.full((2480, 1748), 240, np.uint8)
+    for row in range(300, 2100, 110):
+        x = 200
+        while x < 1500:
+            stroke = np.cumsum(rng.normal(0, 9, (12, 2)), axis=0) + np.array([x, row])
+            cv2.polylines(arr, [stroke.astype(np.int32)], False, 40, 3)
+            x += int(rng.integers(40, 120))
+    img = Image.fromarray(arr)
+    img.info["dpi"] = (300, 300)
+    return img
 
 
 def save_png(img: Image.Image, path: Path) -> Path:

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pikepdf
 import pytest
+from PIL import Image
 
 from arhiva.archive.pdfa import build_pdfa
 from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
+from arhiva.ocr.tesseract import ocr_page
 from arhiva.schemas.models import AccessLevel, DocumentMetadata, FileKind, PageRef
 
 from .conftest import cer, pdf_page_text, verapdf, verapdf_details
@@ -96,14 +98,28 @@ def test_pdfa_is_valid_and_carries_the_text_layer(ocred) -> None:
         assert meta["dc:subject"] == {"urbanism", "ședință"}
 
 
-REAL_NO_TEXT = Path(__file__).with_name("resources") / "fra_tapus_btv1b530924453.jpeg"  # see its README
+FRAMED = Path(__file__).with_name("resources") / "fra_tapus_btv1b530924453.jpeg"  # see its README
 
 
 def test_a_page_where_tesseract_finds_no_text_is_read_as_empty_not_failed(tmp_path: Path) -> None:
-    # A real note photographed with a border round the sheet: Tesseract's layout finds a region
-    # but no word in it, and tesserocr raised "No text returned", which quarantined the page.
-    ref = PageRef(source=REAL_NO_TEXT.name, source_sha256="0" * 64, index=0, kind=FileKind.image)
+    # A real note photographed with a light border round the sheet, as Tesseract gets it without
+    # arhiva's preparation: its layout finds a region but no word in it, and tesserocr raised
+    # "No text returned", which quarantined the page.
+    result = ocr_page(FRAMED, tmp_path / "out", languages="fra", dpi=300)
+    assert result.mean_confidence == 0.0 and not result.words
+    assert result.text_layer_pdf.is_file()
+
+
+def test_a_light_frame_is_painted_for_tesseract_only(tmp_path: Path) -> None:
+    # The same note through arhiva: the frame is painted the sheet's colour in the copy Tesseract
+    # reads, and the text is found; the archived image keeps the frame, pixel for pixel.
+    ref = PageRef(source=FRAMED.name, source_sha256="0" * 64, index=0, kind=FileKind.image)
     settings = Settings(languages="fra")
-    page = recognise(prepare(REAL_NO_TEXT.parent, ref, 1, tmp_path, settings), settings)
-    assert page.mean_confidence == 0.0 and not page.words
-    assert Path(page.page_pdf).is_file()
+    prepared = prepare(FRAMED.parent, ref, 1, tmp_path, settings)
+    assert 0.1 < prepared.frame < 0.3 and prepared.ocr_image_path is not None
+    page = recognise(prepared, settings)
+    truth = FRAMED.with_suffix(".txt").read_text(encoding="utf-8")
+    assert cer(page.text, truth) <= 0.15, page.text
+    with Image.open(prepared.image_path) as archived, Image.open(prepared.ocr_image_path) as read:
+        edge = (8, archived.height // 2)  # on the frame, left of the sheet
+        assert archived.convert("L").getpixel(edge) > read.convert("L").getpixel(edge) + 20

@@ -1,10 +1,10 @@
 """Orientation you can trust: sparse generated pages (a centred poem, a title page, a short list,
 a single typed line) and real pages, in all four turns, come out upright, with the evidence
-recorded; a page that reads at no orientation is left as scanned and marked doubtful."""
+recorded; a page that reads at no orientation is left as scanned and marked doubtful, a blank one
+is not."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,8 @@ from arhiva.ocr.page import prepare
 from arhiva.ocr.prepare import Geometry
 from arhiva.samples.render import PageStyle, render_page
 from arhiva.schemas.models import FileKind, PageRef, PreparedPage
+
+from .inputs import scribbles
 
 RESOURCES = Path(__file__).with_name("resources")
 
@@ -100,14 +102,18 @@ def test_real_pages_come_out_upright(name: str, rotation: int, tmp_path: Path) -
 
 
 def test_a_page_that_reads_at_no_orientation_is_left_as_scanned_and_doubtful(tmp_path: Path) -> None:
-    # The real note photographed with a border: its text is too small and faint for any sample to
-    # read (the layout's own guess for it was upside down).
-    with Image.open(RESOURCES / "fra_tapus_btv1b530924453.jpeg") as original:
-        page = _prepare(original.convert("RGB"), tmp_path, "fra")
+    # Handwriting-like strokes in rows: ink everywhere, no orientation reads.
+    page = _prepare(scribbles(0), tmp_path, "ron")
     assert page.rotation == 0
     assert page.orientation is not None and page.orientation.method == "as scanned"
     assert "no orientation reads clearly" in page.orientation.doubt
     assert len(page.orientation.votes) == 4
+
+
+def test_a_blank_page_is_not_doubtful(tmp_path: Path) -> None:
+    page = _prepare(Image.new("L", (1748, 2480), 245), tmp_path, "ron")
+    assert page.rotation == 0 and page.orientation is not None
+    assert (page.orientation.method, page.orientation.doubt, page.orientation.votes) == ("blank", "", ())
 
 
 def _reader(readings: dict[int, tuple[float, int]], asked: list[int]):
@@ -136,18 +142,18 @@ def test_the_decision_rule() -> None:
     )
     assert got.rotation == 0 and asked == [0, 180, 90, 270]
     assert got.orientation.method == "as scanned" and "0° 45, 180° 40" in got.orientation.doubt
+    blank = orient(Geometry(0, 0.0, ink_points=10), _reader({}, asked))
+    assert blank.orientation.method == "blank" and not blank.orientation.doubt
 
 
 def test_a_doubtful_page_is_on_the_qa_list_with_its_evidence_in_the_package(
     tmp_path: Path, prefect_api: None
 ) -> None:
-    src = tmp_path / "lot" / "nota"
+    src = tmp_path / "lot" / "manuscris"
     src.mkdir(parents=True)
-    shutil.copy2(RESOURCES / "fra_tapus_btv1b530924453.jpeg", src / "nota.jpeg")
+    scribbles(1).save(src / "pagina-1.png", dpi=(300, 300))
     archive = tmp_path / "arhiva"
-    result = CliRunner().invoke(
-        app, ["ingest", str(src.parent), "--archive", str(archive), "--languages", "fra"]
-    )
+    result = CliRunner().invoke(app, ["ingest", str(src.parent), "--archive", str(archive)])
     assert result.exit_code == 0, result.output
     assert (
         "doubtful orientation" in result.output

@@ -63,7 +63,8 @@ def test_bitonal_pages_are_not_turned_by_a_fraction_of_a_degree(
 ) -> None:
     img, _ = page(seed=9, size="a6", skew=skew, noise=0)
     bitonal = img.point(lambda v: 255 if v > 128 else 0).convert("1")
-    geometry, out = prepare_page(bitonal, 300, tmp_path / "page.tif")
+    prepared = prepare_page(bitonal, 300, tmp_path / "page.tif")
+    geometry, out = prepared.geometry, prepared.image
     assert out.mode == "1"
     if corrected:
         assert abs(geometry.skew - skew) <= MAX_RESIDUAL_SKEW

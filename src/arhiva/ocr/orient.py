@@ -3,8 +3,8 @@
 The projection profile (`prepare.analyse`) is a first guess. Where it is not clear-cut (see
 `prepare.CLEAR_LINES_RATIO`), or where it would turn the page, a band of text lines is cut
 from the page at each orientation in question and read by Tesseract as one block of text:
-upright text reads with a high confidence (60-95 on the real pages of ../shared/realscans),
-text on its side or upside down reads as garbage (10-43). The guess that reads clearly best is
+upright text reads with a high confidence (55-95 on the real pages of ../shared/realscans),
+text on its side or upside down reads as garbage (10-43). A blank page is not turned. The guess that reads clearly best is
 kept; when nothing reads clearly, the page is left as it was scanned and marked doubtful, for
 the QA list. The band is at most a few text lines, at about 150 dpi: a fraction of the page's
 own recognition, and only on the pages that need it.
@@ -18,7 +18,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from arhiva.ocr.prepare import Geometry, _ink_mask, _rotate, _to_gray
+from arhiva.ocr.prepare import BLANK_INK_POINTS, Geometry, _ink_mask, _rotate, _to_gray
 from arhiva.schemas.models import Orientation, OrientationVote
 
 SAMPLE_LONG_SIDE = 1800  # pixels: about 150 dpi on an A4 scan; smaller scans are used as they are
@@ -72,6 +72,8 @@ def orient(geometry: Geometry, read: Callable[[int], tuple[float, int]]) -> Geom
         "ascender_ratio": geometry.ascender_ratio,
         "ink_points": geometry.ink_points,
     }
+    if geometry.ink_points < BLANK_INK_POINTS:  # nothing to turn, nothing to doubt
+        return replace(geometry, orientation=Orientation(method="blank", **evidence))
     if geometry.rotation == 0 and geometry.clear:
         return replace(geometry, orientation=Orientation(method="layout", **evidence))
     votes: list[OrientationVote] = []

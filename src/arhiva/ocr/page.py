@@ -60,7 +60,7 @@ def _prepare(
     done = folder / PREPARED
     if done.is_file():
         page = PreparedPage.model_validate_json(done.read_bytes())
-        if Path(page.image_path).is_file():
+        if all(Path(p).is_file() for p in (page.image_path, page.ocr_image_path or page.image_path)):
             return page.model_copy(update={"number": number}), None
     loaded = load_page(
         source_root, ref, settings.default_dpi, settings.pdf_render_dpi, timeout=settings.tesseract_timeout
@@ -82,7 +82,8 @@ def _prepare(
         return orient.orient(guess, read)
 
     folder.mkdir(parents=True, exist_ok=True)
-    geometry, image = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg, orienter)
+    prepared = prepare_page(loaded.image, loaded.dpi, image_path, settings.max_skew_deg, orienter)
+    geometry, image = prepared.geometry, prepared.image
     page = PreparedPage(
         number=number,
         ref=ref,
@@ -94,6 +95,8 @@ def _prepare(
         rotation=geometry.rotation,
         skew=geometry.skew,
         orientation=geometry.orientation,
+        ocr_image_path=str(prepared.ocr_image) if prepared.ocr_image else None,
+        frame=prepared.frame,
     )
     atomic.write_text(done, page.model_dump_json())
     return page, image
@@ -121,7 +124,7 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
     page_pdf = folder / "page.pdf"
     try:
         result = ocr_page(
-            Path(page.image_path),
+            Path(page.ocr_image_path or page.image_path),
             base,
             languages=settings.languages,
             dpi=page.dpi,

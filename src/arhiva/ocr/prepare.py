@@ -24,6 +24,7 @@ from PIL import Image
 from arhiva.schemas.models import Orientation
 
 ANALYSIS_DPI = 150
+BLANK_INK_POINTS = 50  # fewer ink pixels than this at the analysis resolution: a blank page
 _MAX_POINTS = 40_000
 
 
@@ -33,6 +34,13 @@ _MAX_POINTS = 40_000
 # deskewed, 0.7-0.8% as scanned, as plain Tesseract reads them). Tesseract reads lines this
 # little skewed as they are; the bound is the residual skew arhiva promises.
 BITONAL_MIN_SKEW = 0.3
+
+# A light frame round the sheet (a photographed page on a white ground) is painted the sheet's
+# colour in the copy Tesseract reads when it covers at least this much of the image: a frame
+# brighter than the paper makes the global threshold split frame from paper, so the whole sheet
+# comes out as ink and no word is found (a real typed note: no text at all, 10% CER once painted).
+FRAME_MIN_AREA = 0.02
+_FRAME_ANALYSIS_PX = 800
 
 # The layout's guess is taken as it is, with no recognition to confirm it, only when the page is
 # upright by it and it is clear-cut: lines across the page give a row profile this many times
@@ -168,7 +176,7 @@ def analyse(arr: np.ndarray, dpi: int, max_skew: float = 15.0) -> Geometry:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     mask = _ink_mask(gray)
     xs, ys = _points(mask)
-    if len(xs) < 50:  # blank page
+    if len(xs) < BLANK_INK_POINTS:
         return Geometry(0, 0.0, ink_points=len(xs))
     # Lines across or down the page: the 1° sweeps decide. Both directions are refined, the
     # loser's skew kept for recognition to try a quarter turn more.
@@ -217,32 +225,85 @@ def apply(image: Image.Image, geometry: Geometry, arr: np.ndarray | None = None)
     return out
 
 
+def light_frame(gray: np.ndarray) -> np.ndarray | None:
+    """Mask (full size, bool) of a light frame round the sheet, or None when there is none.
+
+    A frame is a region brighter than the global threshold that touches the image's edge, covers
+    FRAME_MIN_AREA of it, and lies along the edges: almost none of it is in the central half of
+    the image (the sheet itself, when it is light, is all over the centre)."""
+    h, w = gray.shape
+    scale = min(1.0, _FRAME_ANALYSIS_PX / max(h, w))
+    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    _, light = cv2.threshold(small, 0, 1, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(light, connectivity=4)
+    sh, sw = small.shape
+    frame = np.zeros((sh, sw), bool)
+    for i in range(1, n):
+        x, y, cw, ch, area = stats[i]
+        on_edge = x == 0 or y == 0 or x + cw == sw or y + ch == sh
+        if not on_edge or area < FRAME_MIN_AREA * sh * sw:
+            continue
+        component = labels == i
+        if component[sh // 4 : 3 * sh // 4, sw // 4 : 3 * sw // 4].sum() <= 0.02 * area:
+            frame |= component
+    if not frame.any():
+        return None
+    return cv2.resize(frame.astype(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST).astype(bool)
+
+
+def paint_frame(arr: np.ndarray, frame: np.ndarray) -> np.ndarray:
+    """A copy of the page with the frame painted the sheet's median colour."""
+    sheet = arr[~frame][::16]  # every 16th pixel of the sheet is plenty for its median
+    out = arr.copy()
+    out[frame] = np.median(sheet, axis=0).astype(np.uint8)
+    return out
+
+
 # Decides the orientation of a page (its array) from the layout's guess: `orient.orient` with a
 # reader of samples; None takes the layout's guess as it is.
 Orienter = Callable[[np.ndarray, Geometry], Geometry]
 
 
+@dataclass(frozen=True)
+class Prepared:
+    geometry: Geometry
+    image: Image.Image  # the straightened page, as archived
+    ocr_image: Path | None  # the copy Tesseract reads when it differs (a frame painted), else None
+    frame: float  # the fraction of the image painted as a frame
+
+
 def prepare_page(
     image: Image.Image, dpi: int, out: Path, max_skew: float = 15.0, orienter: Orienter | None = None
-) -> tuple[Geometry, Image.Image]:
-    """Analyse, straighten and save a page as an uncompressed TIFF. Returns geometry and image.
+) -> Prepared:
+    """Analyse, straighten and save a page as an uncompressed TIFF (`out`); and, when the page has
+    a light frame, the copy Tesseract reads, with the frame painted (`ocr-<out name>`).
 
-    The file is scratch: written once, read by Tesseract and by the PDF/A assembly, then
-    removed. Uncompressed, it costs milliseconds where PNG compression cost a third of a
+    The files are scratch: written once, read by Tesseract and by the PDF/A assembly, then
+    removed. Uncompressed, they cost milliseconds where PNG compression cost a third of a
     second per A4 page.
     """
     arr = np.asarray(image.convert("L") if image.mode == "1" else image)
-    geometry = analyse(arr, dpi, max_skew)
+    frame = None if image.mode == "1" else light_frame(_to_gray(arr))
+    read = arr if frame is None else paint_frame(arr, frame)
+    geometry = analyse(read, dpi, max_skew)
     if orienter is not None:
-        geometry = orienter(arr, geometry)
+        geometry = orienter(read, geometry)
     if image.mode == "1" and abs(geometry.skew) < BITONAL_MIN_SKEW:
         geometry = replace(geometry, skew=0.0)
     fixed = apply(image, geometry, arr)
+    _save(fixed, dpi, out)
+    if frame is None:
+        return Prepared(geometry, fixed, None, 0.0)
+    ocr_image = out.with_name(f"ocr-{out.name}")
+    _save(apply(Image.fromarray(read), geometry, read), dpi, ocr_image)
+    return Prepared(geometry, fixed, ocr_image, round(float(frame.mean()), 3))
+
+
+def _save(image: Image.Image, dpi: int, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     try:
-        fixed.save(tmp, format="TIFF", dpi=(dpi, dpi))
+        image.save(tmp, format="TIFF", dpi=(dpi, dpi))
         os.replace(tmp, out)  # a concurrent run on the same page never reads half a file
     finally:
         tmp.unlink(missing_ok=True)
-    return geometry, fixed

@@ -192,7 +192,8 @@ class Orientation(_Model):
     """How the page's orientation was decided, and on what evidence."""
 
     method: str = Field(
-        description="'layout' (the projection profile alone), 'layout, confirmed by recognition', "
+        description="'blank' (no ink to judge), 'layout' (the projection profile alone), "
+        "'layout, confirmed by recognition', "
         "'recognition' (the orientation that read clearly best) or 'as scanned' (nothing read "
         "clearly: the page was not turned, and is doubtful)."
     )
@@ -218,6 +219,13 @@ class PreparedPage(_Model):
     rotation: int = Field(description="Clockwise quarter-turn correction applied, in degrees.")
     skew: float = Field(description="Skew angle corrected, in degrees.")
     orientation: Orientation | None = Field(None, description="How the rotation was decided.")
+    ocr_image_path: str | None = Field(
+        None,
+        description="The copy Tesseract reads when it differs from the archived image (a frame painted).",
+    )
+    frame: float = Field(
+        0.0, description="Fraction of the image that is a light frame, painted for Tesseract."
+    )
 
 
 class OcrPage(_Model):
