@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from arhiva.schemas.models import LOW_CONFIDENCE
+
 if TYPE_CHECKING:
     from rich.progress import Progress
 
@@ -117,7 +119,7 @@ def print_report(report: BatchReport) -> None:
     )
     if report.low_confidence:
         worst = ", ".join(
-            f"{p.source} ({p.confidence:.0f}{'' if p.reason == 'low OCR confidence' else '; ' + p.reason})"
+            f"{p.source} ({p.confidence:.0f}{'' if p.reason == LOW_CONFIDENCE else '; ' + p.reason})"
             for p in report.low_confidence[:5]
         )
         console.print(

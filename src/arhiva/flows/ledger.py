@@ -15,6 +15,7 @@ from arhiva.archive.package import relative_pdf_path
 from arhiva.errors import DiskFullError, MissingDependencyError, disk_full_in, quarantine_reason
 from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.models import (
+    LOW_CONFIDENCE,
     ArchivedDocument,
     BatchPlan,
     BatchReport,
@@ -147,7 +148,7 @@ def _qa_reason(page: OcrPage, qa_min_confidence: float) -> str:
     """Why a page belongs on the QA list; empty when it does not."""
     reasons = []
     if page.mean_confidence < qa_min_confidence:
-        reasons.append("low OCR confidence")
+        reasons.append(LOW_CONFIDENCE)
     orientation = page.page.orientation
     if orientation is not None and orientation.doubt:
         reasons.append(f"orientation doubtful ({orientation.doubt})")

@@ -88,7 +88,7 @@ def process_page(
         number,
         ref.source,
         page.rotation,
-        page.orientation.doubt or page.orientation.method if page.orientation else "as prepared before",
+        (page.orientation.doubt or page.orientation.method) if page.orientation else "as prepared before",
         page.skew,
         len(result.words),
         result.mean_confidence,

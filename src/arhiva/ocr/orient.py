@@ -18,7 +18,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from arhiva.ocr.prepare import BLANK_INK_POINTS, Geometry, _ink_mask, _rotate, _to_gray
+from arhiva.ocr.prepare import BLANK_INK_POINTS, Geometry, _ink_mask, _rotate
 from arhiva.schemas.models import Orientation, OrientationVote
 
 SAMPLE_LONG_SIDE = 1800  # pixels: about 150 dpi on an A4 scan; smaller scans are used as they are
@@ -30,22 +30,32 @@ MIN_CHARS = 20  # letters and digits read, fewer are no evidence
 _TURN = {90: cv2.ROTATE_90_CLOCKWISE, 180: cv2.ROTATE_180, 270: cv2.ROTATE_90_COUNTERCLOCKWISE}
 
 
-def sample(arr: np.ndarray, dpi: int, geometry: Geometry, rotation: int) -> tuple[np.ndarray, int]:
-    """The band of the page with the most ink, turned by `rotation` and deskewed for it, at about
-    150 dpi; and its resolution."""
-    gray = _to_gray(arr)
-    scale = min(1.0, SAMPLE_LONG_SIDE / max(gray.shape))
-    if scale < 1.0:
-        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    if rotation:
-        gray = cv2.rotate(gray, _TURN[rotation])
-    gray = _rotate(gray, -geometry.skew_for(rotation), 255)
-    height = max(40, round(gray.shape[0] * SAMPLE_HEIGHT))
-    if height < gray.shape[0]:
-        rows = _ink_mask(gray).sum(axis=1).astype(np.float64)
-        top = int(np.argmax(np.convolve(rows, np.ones(height), "valid")))
-        gray = gray[top : top + height]
-    return np.ascontiguousarray(gray), max(1, round(dpi * scale))
+def sampler(gray: np.ndarray, dpi: int, geometry: Geometry) -> Callable[[int], tuple[np.ndarray, int]]:
+    """`sample(rotation)`: the band of the page with the most ink, turned by `rotation` and
+    deskewed for it, at about 150 dpi; and its resolution. The page (greyscale) is reduced once,
+    when the first sample is asked for."""
+    reduced: list[tuple[np.ndarray, int]] = []
+
+    def sample(rotation: int) -> tuple[np.ndarray, int]:
+        if not reduced:
+            scale = min(1.0, SAMPLE_LONG_SIDE / max(gray.shape))
+            small = (
+                gray
+                if scale == 1.0
+                else cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+            )
+            reduced.append((small, max(1, round(dpi * scale))))
+        page, page_dpi = reduced[0]
+        band = cv2.rotate(page, _TURN[rotation]) if rotation else page
+        band = _rotate(band, -geometry.skew_for(rotation), 255)
+        height = max(40, round(band.shape[0] * SAMPLE_HEIGHT))
+        if height < band.shape[0]:
+            rows = _ink_mask(band).sum(axis=1).astype(np.float64)
+            top = int(np.argmax(np.convolve(rows, np.ones(height), "valid")))
+            band = band[top : top + height]
+        return np.ascontiguousarray(band), page_dpi
+
+    return sample
 
 
 def _readable(vote: OrientationVote) -> bool:

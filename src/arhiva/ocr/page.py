@@ -67,9 +67,11 @@ def _prepare(
     )
     image_path = folder / "page.tif"
 
-    def orienter(arr: np.ndarray, guess: Geometry) -> Geometry:
+    def orienter(gray: np.ndarray, guess: Geometry) -> Geometry:
+        sample = orient.sampler(gray, loaded.dpi, guess)
+
         def read(rotation: int) -> tuple[float, int]:
-            band, dpi = orient.sample(arr, loaded.dpi, guess, rotation)
+            band, dpi = sample(rotation)
             path = folder / f".sample.{rotation}.{os.getpid()}.{threading.get_ident()}.png"
             try:
                 cv2.imwrite(str(path), band)

@@ -259,7 +259,7 @@ def paint_frame(arr: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return out
 
 
-# Decides the orientation of a page (its array) from the layout's guess: `orient.orient` with a
+# Decides the orientation of a page (its greyscale array) from the layout's guess: `orient.orient` with a
 # reader of samples; None takes the layout's guess as it is.
 Orienter = Callable[[np.ndarray, Geometry], Geometry]
 
@@ -283,11 +283,14 @@ def prepare_page(
     second per A4 page.
     """
     arr = np.asarray(image.convert("L") if image.mode == "1" else image)
-    frame = None if image.mode == "1" else light_frame(_to_gray(arr))
+    gray = _to_gray(arr)  # converted once: the frame, the analysis and the orientation samples
+    frame = None if image.mode == "1" else light_frame(gray)
     read = arr if frame is None else paint_frame(arr, frame)
-    geometry = analyse(read, dpi, max_skew)
+    if frame is not None:
+        gray = _to_gray(read)
+    geometry = analyse(gray, dpi, max_skew)
     if orienter is not None:
-        geometry = orienter(read, geometry)
+        geometry = orienter(gray, geometry)
     if image.mode == "1" and abs(geometry.skew) < BITONAL_MIN_SKEW:
         geometry = replace(geometry, skew=0.0)
     fixed = apply(image, geometry, arr)

@@ -204,8 +204,11 @@ def read_sample(
         timeout_ms=round(timeout * 1000),
         sample=True,
     )
-    with pool.worker() as worker:
-        reply = worker.ocr(request, timeout)
+    try:
+        with pool.worker() as worker:
+            reply = worker.ocr(request, timeout)
+    finally:
+        Path(f"{request.out_base}.log").unlink(missing_ok=True)  # the worker's messages, read by now
     if not reply.ok:
         raise OcrEngineError(reply.error)
     chars = weighted = 0.0

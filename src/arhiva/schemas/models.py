@@ -330,6 +330,9 @@ class DocumentSummary(_Model):
     outcome: DocumentOutcome
 
 
+LOW_CONFIDENCE = "low OCR confidence"  # the QA list's reason for a page below the threshold
+
+
 class LowConfidencePage(_Model):
     """A page for the QA list: its OCR confidence is below the QA threshold, or its orientation
     is doubtful; a candidate for checking or re-scanning."""
@@ -339,7 +342,7 @@ class LowConfidencePage(_Model):
     page: int
     source: str
     confidence: float
-    reason: str = Field("low OCR confidence", description="Why the page is on the QA list.")
+    reason: str = Field(LOW_CONFIDENCE, description="Why the page is on the QA list.")
 
 
 class BatchReport(_Model):
