@@ -16,6 +16,7 @@ from arhiva.archive.xmp import XmpInfo, build_xmp
 from arhiva.config import Settings
 from arhiva.ocr.page import prepare, recognise
 from arhiva.ocr.pagepdf import build_page_pdf, flatten_paper
+from arhiva.ocr.tesseract import TextLayer
 from arhiva.schemas.models import DocumentMetadata, FileKind, PageRef
 from arhiva.text import fix_romanian
 
@@ -137,7 +138,7 @@ def test_jpeg_quality_setting_changes_the_greyscale_size(tmp_path: Path, quality
         with pikepdf.new() as blank:
             blank.add_blank_page(page_size=(grey.width * 72 / 300, grey.height * 72 / 300))
             blank.save(text_layer)
-        build_page_pdf(src, text_layer, 300, tmp_path / "page.pdf", jpeg_quality=q)
+        build_page_pdf(src, [TextLayer(text_layer)], 300, tmp_path / "page.pdf", jpeg_quality=q)
         build_pdfa([tmp_path / "page.pdf"], _xmp(), out)
         sizes[q] = _only_image(out)[1]
     assert (sizes[quality] < sizes[75]) == (quality < 75)
@@ -155,7 +156,7 @@ def test_a_long_document_is_joined_in_parts_and_stays_valid(tmp_path: Path) -> N
         img.paste(n * 20, (10 * n, 10, 10 * n + 10, 290))  # a bar whose place and shade say which page
         src = tmp_path / f"p{n}.tif"
         img.save(src)
-        build_page_pdf(src, text_layer, 300, tmp_path / f"p{n}.pdf")
+        build_page_pdf(src, [TextLayer(text_layer)], 300, tmp_path / f"p{n}.pdf")
         pages.append(tmp_path / f"p{n}.pdf")
     out = tmp_path / "long.pdf"
     build_pdfa(pages, _xmp(), out, open_pages=3)

@@ -107,7 +107,7 @@ def test_a_page_where_tesseract_finds_no_text_is_read_as_empty_not_failed(tmp_pa
     # "No text returned", which quarantined the page.
     result = ocr_page(FRAMED, tmp_path / "out", languages="fra", dpi=300)
     assert result.mean_confidence == 0.0 and not result.words
-    assert result.text_layer_pdf.is_file()
+    assert all(layer.pdf.is_file() for layer in result.text_layers)
 
 
 def test_a_light_frame_is_painted_for_tesseract_only(tmp_path: Path) -> None:

@@ -31,14 +31,13 @@ class Check:
 
 
 def check_tesseract(settings: Settings) -> list[Check]:
-    from arhiva.ocr.tesseract import engine_version, installed_languages
+    from arhiva.ocr.tesseract import installed_languages, library_version, model_version
 
     try:
-        version = engine_version()
-        have = installed_languages()
+        number = library_version()
+        have = installed_languages(settings.tessdata)
     except MissingDependencyError as exc:
         return [Check("Tesseract", Status.missing, str(exc), "scripts/setup")]
-    number = version.split()[1]
     major = int(number.split(".")[0])
     checks = [
         Check(
@@ -50,7 +49,7 @@ def check_tesseract(settings: Settings) -> list[Check]:
     ]
     for lang in settings.languages.split("+"):
         checks.append(
-            Check(f"Tesseract language {lang}", Status.ok, "installed")
+            Check(f"Tesseract language {lang}", Status.ok, model_version(lang, settings.tessdata))
             if lang in have
             else Check(
                 f"Tesseract language {lang}",

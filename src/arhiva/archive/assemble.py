@@ -28,6 +28,8 @@ def _page_records(pages: list[OcrPage]) -> tuple[PageRecord, ...]:
             rotation=p.page.rotation,
             skew=p.page.skew,
             orientation=p.page.orientation,
+            regions=p.page.regions,
+            engine=p.engine,
             mean_confidence=p.mean_confidence,
             text=p.text,
             words=p.words,

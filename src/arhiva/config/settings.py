@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -35,6 +36,10 @@ class Settings(BaseSettings):
         description="Tesseract languages, joined with '+'. Romanian alone by default: with 'ron+eng' "
         "Tesseract reads many Romanian words with the English model and drops their diacritics "
         "('si' for 'și', 'in' for 'în'), and it is slower.",
+    )
+    tessdata: Annotated[Path | None, SHAPES_OUTPUT] = Field(
+        None,
+        description="Folder of Tesseract's language models (<lang>.traineddata); unset: Tesseract's own.",
     )
     tesseract_timeout: float = Field(300.0, gt=0, description="Seconds before one page's OCR is abandoned.")
     default_dpi: Annotated[int, SHAPES_OUTPUT] = Field(

@@ -34,9 +34,8 @@ _COMMON = {"cache_policy": NO_CACHE, "persist_result": False}
 
 @task(name="check-tools", task_run_name="check-tools", **_COMMON)
 def check_tools(settings: Settings) -> str:
-    version = engine_version()
-    check_languages(settings.languages)
-    return version
+    check_languages(settings.languages, settings.tessdata)
+    return engine_version(settings.languages, settings.tessdata)
 
 
 @task(name="discover", task_run_name="discover {batch}", **_COMMON)

@@ -18,7 +18,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 
-from arhiva.ocr.prepare import BLANK_INK_POINTS, Geometry, _ink_mask, _rotate
+from arhiva.ocr.layout import ink_mask
+from arhiva.ocr.prepare import BLANK_INK_POINTS, Geometry, _rotate
 from arhiva.schemas.models import Orientation, OrientationVote
 
 SAMPLE_LONG_SIDE = 1800  # pixels: about 150 dpi on an A4 scan; smaller scans are used as they are
@@ -50,7 +51,7 @@ def sampler(gray: np.ndarray, dpi: int, geometry: Geometry) -> Callable[[int], t
         band = _rotate(band, -geometry.skew_for(rotation), 255)
         height = max(40, round(band.shape[0] * SAMPLE_HEIGHT))
         if height < band.shape[0]:
-            rows = _ink_mask(band).sum(axis=1).astype(np.float64)
+            rows = ink_mask(band).sum(axis=1).astype(np.float64)
             top = int(np.argmax(np.convolve(rows, np.ones(height), "valid")))
             band = band[top : top + height]
         return np.ascontiguousarray(band), page_dpi

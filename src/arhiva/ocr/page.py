@@ -76,7 +76,11 @@ def _prepare(
             try:
                 cv2.imwrite(str(path), band)
                 return read_sample(
-                    path, languages=settings.languages, dpi=dpi, timeout=settings.tesseract_timeout
+                    path,
+                    languages=settings.languages,
+                    dpi=dpi,
+                    timeout=settings.tesseract_timeout,
+                    tessdata=settings.tessdata,
                 )
             finally:
                 path.unlink(missing_ok=True)
@@ -99,6 +103,7 @@ def _prepare(
         orientation=geometry.orientation,
         ocr_image_path=str(prepared.ocr_image) if prepared.ocr_image else None,
         frame=prepared.frame,
+        regions=prepared.regions,
     )
     atomic.write_text(done, page.model_dump_json())
     return page, image
@@ -131,11 +136,13 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
             languages=settings.languages,
             dpi=page.dpi,
             timeout=settings.tesseract_timeout,
+            tessdata=settings.tessdata,
+            regions=page.regions,
         )
         made = Path(f"{base}.page.pdf")
         build_page_pdf(
             Path(page.image_path) if image is None else image,
-            result.text_layer_pdf,
+            result.text_layers,
             page.dpi,
             made,
             settings.jpeg_quality,
@@ -149,6 +156,7 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
         text=result.text,
         mean_confidence=result.mean_confidence,
         words=result.words,
+        engine=result.engine,
         page_pdf=str(page_pdf),
     )
     atomic.write_text(done, recognised.model_dump_json())

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Sequence
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from pikepdf import Dictionary, Name
 from PIL import Image
 
 from arhiva.errors import PdfaError
+from arhiva.ocr.tesseract import TextLayer
 from arhiva.text import CEDILLA_TO_COMMA
 
 # Tesseract's glyphless font maps character codes to Unicode one to one (UTF-16BE), and its text
@@ -129,27 +131,37 @@ def _image_xobject(pdf: pikepdf.Pdf, img: Image.Image, jpeg_quality: int) -> pik
 
 
 def build_page_pdf(
-    image: Path | Image.Image, text_layer_pdf: Path, dpi: int, out: Path, jpeg_quality: int = 75
+    image: Path | Image.Image,
+    text_layers: Sequence[TextLayer],
+    dpi: int,
+    out: Path,
+    jpeg_quality: int = 75,
 ) -> None:
     """One page: the prepared scan (a file, or the image itself) at its resolution with
-    Tesseract's invisible text over it.
+    Tesseract's invisible text over it, the whole page's or each region's at its place, in
+    reading order.
 
     Written to `out` (the caller makes it atomic). Not yet PDF/A: `build_pdfa` joins the pages
     of a document and adds what PDF/A asks for.
     """
     try:
-        with pikepdf.new() as pdf, pikepdf.open(text_layer_pdf) as text_pdf:
-            with ExitStack() as opened:
-                img = image if isinstance(image, Image.Image) else opened.enter_context(Image.open(image))
-                img.load()
-                w_pt, h_pt = img.width * 72.0 / dpi, img.height * 72.0 / dpi
-                xobject = _image_xobject(pdf, img, jpeg_quality)
+        with pikepdf.new() as pdf, ExitStack() as opened:
+            img = image if isinstance(image, Image.Image) else opened.enter_context(Image.open(image))
+            img.load()
+            w_pt, h_pt = img.width * 72.0 / dpi, img.height * 72.0 / dpi
+            xobject = _image_xobject(pdf, img, jpeg_quality)
             page = pikepdf.Page(pdf.add_blank_page(page_size=(w_pt, h_pt)))
             page.obj.Resources = Dictionary(XObject=Dictionary(Im0=xobject))
             page.obj.Contents = pdf.make_stream(f"q {w_pt:.4f} 0 0 {h_pt:.4f} 0 0 cm /Im0 Do Q".encode())
-            text_page = text_pdf.pages[0]
-            _fix_text_layer(text_pdf, text_page)
-            page.add_overlay(text_page)
+            for layer in text_layers:
+                text_pdf = opened.enter_context(pikepdf.open(layer.pdf))
+                text_page = text_pdf.pages[0]
+                _fix_text_layer(text_pdf, text_page)
+                if layer.box is None:
+                    page.add_overlay(text_page)
+                else:
+                    left, top, right, bottom = (v * 72.0 / dpi for v in layer.box)
+                    page.add_overlay(text_page, pikepdf.Rectangle(left, h_pt - bottom, right, h_pt - top))
             pdf.save(out, compress_streams=True)
     except (pikepdf.PdfError, OSError) as exc:
         raise PdfaError(f"cannot make the PDF page: {exc}") from exc

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from arhiva.ocr.layout import Box, ink_mask, text_regions
 from arhiva.schemas.models import Orientation
 
 ANALYSIS_DPI = 150
@@ -85,23 +86,6 @@ class Geometry:
 
 def _to_gray(arr: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(arr, cv2.COLOR_RGB2GRAY) if arr.ndim == 3 else arr
-
-
-def _ink_mask(gray: np.ndarray) -> np.ndarray:
-    """Binary mask (uint8 0/1) of character-sized ink components."""
-    _, binary = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
-    if n <= 1:
-        return binary
-    h, w = gray.shape
-    widths, heights, areas = (
-        stats[:, cv2.CC_STAT_WIDTH],
-        stats[:, cv2.CC_STAT_HEIGHT],
-        stats[:, cv2.CC_STAT_AREA],
-    )
-    keep = (areas >= 3) & (heights <= max(8, 0.06 * h)) & (widths <= max(8, 0.25 * w))
-    keep[0] = False
-    return keep.astype(np.uint8)[labels]
 
 
 def _points(mask: np.ndarray, limit: int = _MAX_POINTS) -> tuple[np.ndarray, np.ndarray]:
@@ -174,7 +158,7 @@ def analyse(arr: np.ndarray, dpi: int, max_skew: float = 15.0) -> Geometry:
     scale = min(1.0, ANALYSIS_DPI / max(dpi, 1))
     if scale < 1.0:
         gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    mask = _ink_mask(gray)
+    mask = ink_mask(gray)
     xs, ys = _points(mask)
     if len(xs) < BLANK_INK_POINTS:
         return Geometry(0, 0.0, ink_points=len(xs))
@@ -270,6 +254,7 @@ class Prepared:
     image: Image.Image  # the straightened page, as archived
     ocr_image: Path | None  # the copy Tesseract reads when it differs (a frame painted), else None
     frame: float  # the fraction of the image painted as a frame
+    regions: tuple[Box, ...] = ()  # the text regions in reading order (`arhiva.ocr.layout`), if columns
 
 
 def prepare_page(
@@ -296,10 +281,16 @@ def prepare_page(
     fixed = apply(image, geometry, arr)
     _save(fixed, dpi, out)
     if frame is None:
-        return Prepared(geometry, fixed, None, 0.0)
+        return Prepared(geometry, fixed, None, 0.0, _regions(fixed, dpi))
     ocr_image = out.with_name(f"ocr-{out.name}")
-    _save(apply(Image.fromarray(read), geometry, read), dpi, ocr_image)
-    return Prepared(geometry, fixed, ocr_image, round(float(frame.mean()), 3))
+    read_fixed = apply(Image.fromarray(read), geometry, read)
+    _save(read_fixed, dpi, ocr_image)
+    return Prepared(geometry, fixed, ocr_image, round(float(frame.mean()), 3), _regions(read_fixed, dpi))
+
+
+def _regions(image: Image.Image, dpi: int) -> tuple[Box, ...]:
+    """The text regions of the straightened page Tesseract reads."""
+    return text_regions(_to_gray(np.asarray(image.convert("L") if image.mode == "1" else image)), dpi)
 
 
 def _save(image: Image.Image, dpi: int, out: Path) -> None:

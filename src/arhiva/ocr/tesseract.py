@@ -17,7 +17,8 @@ from types import ModuleType
 
 from arhiva import proc
 from arhiva.errors import MissingDependencyError, OcrEngineError
-from arhiva.ocr.worker import OcrReply, OcrRequest
+from arhiva.ocr.layout import Box
+from arhiva.ocr.worker import OcrReply, OcrRequest, describe, model_description
 from arhiva.schemas.models import Word
 from arhiva.text import fix_romanian
 
@@ -26,11 +27,20 @@ WORKER_COMMAND = (sys.executable, "-m", "arhiva.ocr.worker")
 
 
 @dataclass(frozen=True)
+class TextLayer:
+    """Tesseract's invisible text of a page or of one region of it (`box`, None: the whole page)."""
+
+    pdf: Path
+    box: Box | None = None
+
+
+@dataclass(frozen=True)
 class TesseractResult:
     text: str
     words: tuple[Word, ...]
     mean_confidence: float
-    text_layer_pdf: Path
+    text_layers: tuple[TextLayer, ...]  # in reading order
+    engine: str  # the engine and models that read it (`arhiva.ocr.worker.describe`)
 
 
 def _tesserocr() -> ModuleType:
@@ -44,17 +54,35 @@ def _tesserocr() -> ModuleType:
     return tesserocr
 
 
-def engine_version() -> str:
-    """'Tesseract 5.3.0': the library the OCR workers use."""
-    return "Tesseract " + _tesserocr().tesseract_version().split()[1]
+def models_dir(tessdata: Path | None = None) -> Path:
+    """Where Tesseract finds its language models: `tessdata`, or the library's own default."""
+    return tessdata or Path(_tesserocr().get_languages()[0])
 
 
-def installed_languages() -> set[str]:
-    return set(_tesserocr().get_languages()[1])
+def library_version() -> str:
+    """'5.3.0': the Tesseract library the OCR workers use."""
+    return str(_tesserocr().tesseract_version().split()[1])
 
 
-def check_languages(languages: str) -> None:
-    have = installed_languages()
+def engine_version(languages: str, tessdata: Path | None = None) -> str:
+    """The library the OCR workers use and the models of `languages`: 'Tesseract 5.3.0; ron
+    4.00.00alpha:ron:synth20170629:[...] sha256:9adfde6b51ba' (`arhiva.ocr.worker.describe`)."""
+    _tesserocr()
+    return describe(str(models_dir(tessdata)), languages)
+
+
+def model_version(lang: str, tessdata: Path | None = None) -> str:
+    """'ron 4.00.00alpha:ron:synth20170629:[...] sha256:9adfde6b51ba'."""
+    return model_description(str(models_dir(tessdata)), lang)
+
+
+def installed_languages(tessdata: Path | None = None) -> set[str]:
+    tesserocr = _tesserocr()
+    return set((tesserocr.get_languages(str(tessdata)) if tessdata else tesserocr.get_languages())[1])
+
+
+def check_languages(languages: str, tessdata: Path | None = None) -> None:
+    have = installed_languages(tessdata)
     missing = [lang for lang in languages.split("+") if lang not in have]
     if missing:
         pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
@@ -164,12 +192,16 @@ def ocr_page(
     languages: str,
     dpi: int,
     timeout: float = 300.0,
+    tessdata: Path | None = None,
+    regions: Sequence[Box] = (),
     pool: TesseractPool = _pool,
 ) -> TesseractResult:
-    """Recognise a prepared page once, with one of the pool's resident Tesseracts.
+    """Recognise a prepared page once, with one of the pool's resident Tesseracts: whole, or
+    `regions` one after the other (`arhiva.ocr.layout`), each recognised once.
 
-    The one recognition gives the text (`out_base.txt`), the words with boxes and confidence, and
-    `out_base.pdf`, an invisible text layer the size of the page.
+    The recognition gives the text (`out_base.txt`, or `out_base.<i>.txt` per region), the words
+    with boxes (in page coordinates) and confidence, and an invisible text layer the size of the
+    page or of each region (`out_base.pdf`, `out_base.<i>.pdf`).
     """
     request = OcrRequest(
         image=str(image),
@@ -177,22 +209,37 @@ def ocr_page(
         languages=languages,
         dpi=dpi,
         timeout_ms=round(timeout * 1000),
+        tessdata=str(tessdata or ""),
+        regions=list(regions),
     )
     with pool.worker() as worker:
         reply = worker.ocr(request, timeout)
     if not reply.ok:
         raise OcrEngineError(reply.error)
-    pdf, txt = Path(f"{out_base}.pdf"), Path(f"{out_base}.txt")
-    for f in (pdf, txt):
-        if not f.exists():
-            raise OcrEngineError(f"Tesseract ended without writing {f.name}")
+    parts = [(f"{out_base}.{i}", box) for i, box in enumerate(regions)] or [(str(out_base), None)]
+    layers, texts = [], []
+    for base, box in parts:
+        pdf, txt = Path(f"{base}.pdf"), Path(f"{base}.txt")
+        for f in (pdf, txt):
+            if not f.exists():
+                raise OcrEngineError(f"Tesseract ended without writing {f.name}")
+        layers.append(TextLayer(pdf, box))
+        texts.append(fix_romanian(txt.read_text(encoding="utf-8")).replace("\f", "").strip())
     words, mean = _words(reply.words)
-    text = fix_romanian(txt.read_text(encoding="utf-8")).replace("\f", "").strip() + "\n"
-    return TesseractResult(text=text, words=words, mean_confidence=mean, text_layer_pdf=pdf)
+    text = "\n\n".join(t for t in texts if t) + "\n"
+    return TesseractResult(
+        text=text, words=words, mean_confidence=mean, text_layers=tuple(layers), engine=reply.engine
+    )
 
 
 def read_sample(
-    image: Path, *, languages: str, dpi: int, timeout: float = 60.0, pool: TesseractPool = _pool
+    image: Path,
+    *,
+    languages: str,
+    dpi: int,
+    timeout: float = 60.0,
+    tessdata: Path | None = None,
+    pool: TesseractPool = _pool,
 ) -> tuple[float, int]:
     """Read a sample of a page (a band of text, `arhiva.ocr.orient`) as one block, with one of the
     pool's resident Tesseracts: its mean confidence per letter or digit read, and how many."""
@@ -202,6 +249,7 @@ def read_sample(
         languages=languages,
         dpi=dpi,
         timeout_ms=round(timeout * 1000),
+        tessdata=str(tessdata or ""),
         sample=True,
     )
     try:

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+PAPER, INK = 246, 28  # grey levels of the paper and the print
 PAPER_SIZES_MM = {"a4": (210, 297), "a5": (148, 210), "a6": (105, 148)}
 _FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),
@@ -56,26 +57,29 @@ def _font(style: PageStyle) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(font_path(style.font)), round(style.font_pt / 72 * style.dpi))
 
 
+def _wrap(paragraph: str, font: ImageFont.FreeTypeFont, width: float) -> list[str]:
+    lines: list[str] = []
+    current = ""
+    for word in paragraph.split():
+        candidate = f"{current} {word}".strip()
+        if font.getlength(candidate) <= width or not current:
+            current = candidate
+        else:
+            lines.append(current)
+            current = word
+    return [*lines, current] if current else lines
+
+
 def layout(paragraphs: list[str] | tuple[str, ...], style: PageStyle) -> list[list[str]]:
     """Wrap paragraphs into lines and the lines into pages. Returns the lines of each page."""
     font = _font(style)
     w, h = style.pixels
     margin = round(style.dpi * 0.8)
-    width = w - 2 * margin
     line_h = round(font.size * 1.5)
     per_page = max(1, (h - 2 * margin) // line_h)
     lines: list[str] = []
     for para in paragraphs:
-        current = ""
-        for word in para.split():
-            candidate = f"{current} {word}".strip()
-            if font.getlength(candidate) <= width or not current:
-                current = candidate
-            else:
-                lines.append(current)
-                current = word
-        if current:
-            lines.append(current)
+        lines += _wrap(para, font, w - 2 * margin)
         lines.append("")  # paragraph gap
     while lines and lines[-1] == "":
         lines.pop()
@@ -92,19 +96,73 @@ def render_page(lines: list[str], style: PageStyle) -> Image.Image:
     w, h = style.pixels
     margin = round(style.dpi * 0.8)
     line_h = round(font.size * style.spacing)
-    paper = 246
-    img = Image.new("L", (w, h), paper)
+    img = Image.new("L", (w, h), PAPER)
     draw = ImageDraw.Draw(img)
     y = round(style.top * h) if style.top else margin
     for line in lines:
         if line:
             x = (w - font.getlength(line)) / 2 if style.centred else margin
-            draw.text((x, y), line, font=font, fill=28)
+            draw.text((x, y), line, font=font, fill=INK)
         y += line_h
+    return _scanned(img, style)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A full-width heading and the paragraphs that follow it, set in columns."""
+
+    heading: str
+    paragraphs: tuple[str, ...]
+
+
+def render_columns(
+    sections: list[Section] | tuple[Section, ...],
+    style: PageStyle,
+    columns: int = 2,
+    gutter_mm: float = 8.0,
+    rules: bool = False,
+) -> tuple[Image.Image, str]:
+    """A page of sections, as gazettes and two-column decisions are set: each section's heading
+    centred across the page, its text in `columns` balanced columns (a vertical rule in each
+    gutter when `rules`), and the page's text in reading order: heading, then each column top to
+    bottom, left to right, section after section. Sections that do not fit are left out."""
+    font = _font(style)
+    w, h = style.pixels
+    margin = round(style.dpi * 0.6)
+    gutter = round(gutter_mm / 25.4 * style.dpi)
+    col_w = (w - 2 * margin - (columns - 1) * gutter) / columns
+    line_h = round(font.size * style.spacing)
+    img = Image.new("L", (w, h), PAPER)
+    draw = ImageDraw.Draw(img)
+    truth: list[str] = []
+    y = margin
+    for section in sections:
+        lines = [line for para in section.paragraphs for line in _wrap(para, font, col_w)]
+        per_column = -(-len(lines) // columns)
+        if y + (per_column + 2) * line_h > h - margin:
+            break
+        draw.text(((w - font.getlength(section.heading)) / 2, y), section.heading, font=font, fill=INK)
+        truth.append(section.heading)
+        y += 2 * line_h
+        for c in range(columns):
+            x = margin + c * (col_w + gutter)
+            chunk = lines[c * per_column : (c + 1) * per_column]
+            for i, line in enumerate(chunk):
+                draw.text((x, y + i * line_h), line, font=font, fill=INK)
+            truth += chunk
+            if rules and c:
+                draw.line([(x - gutter / 2, y), (x - gutter / 2, y + per_column * line_h)], fill=INK, width=3)
+        y += (per_column + 1) * line_h
+    return _scanned(img, style), ground_truth(truth)
+
+
+def _scanned(img: Image.Image, style: PageStyle) -> Image.Image:
+    """The drawn page skewed, rotated, blurred and noised as the style asks."""
+    w, h = img.size
     arr = np.asarray(img)
     if style.skew:
         m = cv2.getRotationMatrix2D((w / 2, h / 2), style.skew, 1.0)
-        arr = cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=paper)
+        arr = cv2.warpAffine(arr, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=PAPER)
     if style.rotation:
         arr = np.rot90(arr, -(style.rotation // 90))
     rng = np.random.default_rng(style.seed)

@@ -226,6 +226,17 @@ class PreparedPage(_Model):
     frame: float = Field(
         0.0, description="Fraction of the image that is a light frame, painted for Tesseract."
     )
+    regions: list[tuple[int, int, int, int]] = Field(
+        default_factory=list,
+        description="Text regions (left, top, right, bottom, pixels) read one at a time in this order, "
+        "on a page set in columns; empty: the page is read whole.",
+    )
+
+
+ENGINE_DESCRIPTION = (
+    "The OCR engine and the models that read the page: version, and each language model's version "
+    "string and sha256 (first 12 hex digits)."
+)
 
 
 class OcrPage(_Model):
@@ -235,6 +246,7 @@ class OcrPage(_Model):
     text: str
     mean_confidence: float
     words: tuple[Word, ...]
+    engine: str = Field("", description=ENGINE_DESCRIPTION)
     page_pdf: str = Field(
         description="The page as a one-page PDF (scan image and invisible text), in the work folder."
     )
@@ -255,6 +267,10 @@ class PageRecord(_Model):
     rotation: int
     skew: float
     orientation: Orientation | None = None
+    regions: list[tuple[int, int, int, int]] = Field(
+        default_factory=list, description="The text regions read in order, on a page set in columns."
+    )
+    engine: str = Field("", description=ENGINE_DESCRIPTION)
     mean_confidence: float
     text: str
     words: tuple[Word, ...]
