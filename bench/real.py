@@ -336,6 +336,19 @@ def print_table(results: list[PageResult], by: dict[str, Totals]) -> None:
         )
 
 
+def print_cpu(results: list[PageResult], runs: dict[str, dict[str, float]]) -> None:
+    """CPU per page: arhiva's resident Tesseracts (and its whole ingest), plain Tesseract's."""
+    print()
+    for lang in sorted({r.lang for r in results}):
+        pages = [r for r in results if r.lang == lang]
+        arhiva = runs[f"arhiva_{lang}"]
+        plain = sum(r.tesseract.seconds or 0 for r in pages)  # one thread: wall is about its CPU
+        print(
+            f"{lang}: CPU-s per page: arhiva's Tesseracts {arhiva['ocr_cpu_s'] / len(pages):.2f} "
+            f"(whole ingest {arhiva['cpu_s'] / len(pages):.2f}), plain Tesseract {plain / len(pages):.2f}"
+        )
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench.real", description=__doc__.split("\n\n")[0])
     ap.add_argument("folder", nargs="?", type=Path, default=DEFAULT_FOLDER, help="pages with ground truth")
@@ -356,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     results: list[PageResult] = measured["pages"]  # type: ignore[assignment]
     by = totals(results)
     print_table(results, by)
+    print_cpu(results, measured["runs"])  # type: ignore[arg-type]
     out = write_results(
         "real",
         {

@@ -4,6 +4,7 @@ text the index gets and in the PDF's text layer, with word boxes in page coordin
 from __future__ import annotations
 
 import random
+import re
 from pathlib import Path
 
 import numpy as np
@@ -66,6 +67,8 @@ def test_columns_are_read_in_order_in_the_index_text_and_the_pdf(
     # Three sections, each its heading across the page, then one region per column.
     assert len(prepared.regions) == 3 * (1 + columns)
     assert cer(ocred.text, truth) <= MAX_CER, ocred.text
+    # The page's record says what read it: the engine, and the model's version and checksum.
+    assert re.fullmatch(r"Tesseract 5\.\d+\.\d+; ron 4\.\S+ sha256:[0-9a-f]{12}", ocred.engine), ocred.engine
     assert cer(pdf_page_text(Path(ocred.page_pdf), 1), truth) <= MAX_CER
     # Boxes are in the page's coordinates: the last column's words lie in its right part.
     last_line = truth.splitlines()[-1].split()

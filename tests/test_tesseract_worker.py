@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from arhiva.errors import OcrEngineError
@@ -75,6 +76,29 @@ def test_a_page_over_its_time_limit_fails_and_the_worker_goes_on(tmp_path: Path,
     with pytest.raises(OcrEngineError, match=r"did not finish within 0.05 s"):
         ocr_page(image, tmp_path / "late", languages="ron", dpi=300, timeout=0.05, pool=pool)
     assert ocr_page(image, tmp_path / "again", languages="ron", dpi=300, pool=pool).words
+
+
+def test_regions_share_the_page_time_limit(tmp_path: Path, pool: TesseractPool) -> None:
+    img, _ = page(seed=33, size="a5")
+    image = save_png(img, tmp_path / "p.png")
+    blank = np.flatnonzero((np.asarray(img) < 128).sum(axis=1) == 0)  # rows between text lines
+    cut = int(blank[np.argmin(abs(blank - img.height // 2))])
+    halves = [(0, 0, img.width, cut), (0, cut, img.width, img.height)]
+    with pytest.raises(OcrEngineError, match=r"did not finish within 0.05 s"):
+        ocr_page(image, tmp_path / "late", languages="ron", dpi=300, timeout=0.05, regions=halves, pool=pool)
+    whole = ocr_page(image, tmp_path / "whole", languages="ron", dpi=300, pool=pool)
+    read = ocr_page(image, tmp_path / "halves", languages="ron", dpi=300, regions=halves, pool=pool)
+    # Each region is read once, its words in page coordinates: the same words as the whole page.
+    assert [w.text for w in read.words] == [w.text for w in whole.words]
+    assert [len(layer.pdf.read_bytes()) > 0 for layer in read.text_layers] == [True, True]
+    assert (
+        max(
+            abs(a - b)
+            for w, v in zip(read.words, whole.words, strict=True)
+            for a, b in zip(w.box, v.box, strict=True)
+        )
+        <= 3
+    )
 
 
 def test_a_worker_that_hangs_is_killed(tmp_path: Path) -> None:
