@@ -194,3 +194,26 @@ def test_numbers_with_signs_are_not_formulas(tmp_path: Path) -> None:
     (tmp_path / "manifest.csv").write_text("file,registration_number\na.png,-12/2024\n", encoding="utf-8")
     (entry,) = read_manifest(tmp_path / "manifest.csv")
     assert entry.document.registration_number == "-12/2024"
+
+
+def test_names_that_are_not_utf8_are_quarantined_escaped_with_their_bytes(tmp_path: Path) -> None:
+    # Latin-1 names from an old scanner or a copied disk: 'ré' as one byte, in a file and a folder.
+    src = tmp_path / "lot"
+    (src / "bun").mkdir(parents=True)
+    _png(src / "bun" / "p1.png", page(6, size="a6")[0])
+    bad_dir = os.fsdecode(b"dosar-\xe9")
+    (src / bad_dir).mkdir()
+    _png(src / bad_dir / "p.png")
+    _png(src / "bun" / os.fsdecode(b"r\xe9u.png"))
+    plan = Planner(src, "lot").plan()
+    assert [d.name for d in plan.documents] == ["bun"]
+    records = {r.source: r for r in plan.quarantined}
+    assert set(records) == {"bun/r\\xe9u.png", "dosar-\\xe9/p.png"}
+    plan.model_dump_json()  # the plan goes over the wire to Prefect: it must be JSON
+    for record in records.values():
+        assert record.reason is Q.bad_name and "not UTF-8" in record.message
+        original = src / os.fsdecode(bytes.fromhex(record.source_bytes or ""))
+        reason_file = quarantine(tmp_path / "arhiva", src, record)
+        copy = reason_file.with_name(reason_file.name.removesuffix(".quarantine.json"))
+        assert copy.read_bytes() == original.read_bytes()  # copied, not moved
+        assert original.exists()

@@ -106,3 +106,36 @@ def test_schema_file_matches_the_model() -> None:
     from arhiva.schemas.manifest import Manifest, schema_path
 
     assert json.loads(schema_path().read_text(encoding="utf-8")) == Manifest.model_json_schema()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "manifest.csv",
+            HEADER + "p1.tif,,T" + "x" * 200_000 + ",,,,,,\n",
+            "near line 2: not readable as CSV: field larger",
+        ),
+        ("manifest.json", "[" * 100_000 + "]" * 100_000, "JSON nested too deeply"),
+        (
+            "manifest.json",
+            '{"documents": [{"files": ["p.tif"], "retention": ' + "9" * 5000 + "}]}",
+            "invalid JSON",
+        ),
+    ],
+    ids=["200 kB CSV field", "JSON 100,000 deep", "5,000-digit integer"],
+)
+def test_hostile_manifests_are_refused_with_a_reason(
+    tmp_path: Path, name: str, content: str, expected: str
+) -> None:
+    p = tmp_path / name
+    p.write_text(content, encoding="utf-8")
+    with pytest.raises(ManifestError, match=expected):
+        read_manifest(p)
+
+
+def test_a_manifest_over_the_size_limit_is_refused_unread(tmp_path: Path) -> None:
+    p = _csv(tmp_path, "".join(f"p{n}.tif,,T,,,,,,\n" for n in range(100)))
+    with pytest.raises(ManifestError, match=r"is 1,\d{3} bytes, more than the 1,000 allowed"):
+        read_manifest(p, max_bytes=1000)
+    assert read_manifest(p, max_bytes=10_000)

@@ -1,8 +1,10 @@
 """The archive a batch makes stays the same across refactoring: the record sheets, the OCR
 record, the text layer and the page images of a small generated batch are compared with what
 the code wrote before (tests/golden/same_output.json, made with the code of commit deaddf0, before
-the structure change of issue 14; regenerated once since, when the XMP extension schema took its
-descriptions of the record-sheet properties from the fields' own descriptions).
+the structure change of issue 14; regenerated since when the XMP extension schema took its
+descriptions of the record-sheet properties from the fields' own descriptions, and when the
+OCR engine's record came to name its language models and each page's record its engine and text
+regions: no text, text layer or image changed).
 
 Everything that changes from run to run is left out: the archiving time, the XMP dates and the
 PDF file's own checksum (it holds those dates). When a change is meant to alter what an

@@ -31,13 +31,21 @@ def archive(tmp_path: Path, prefect_api: None) -> Path:
     return tmp_path / "arhiva"
 
 
-def test_a_clean_archive_verifies(archive: Path) -> None:
+def test_a_clean_archive_verifies(archive: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     code, out = _cli("verify", "--archive", str(archive))
     assert code == 0, out
     assert (
         "2 documents, 6 files re-hashed, 2 PDF/A files validated, 2 documents in the sqlite index: 0 problems"
         in out
     )
+
+    # The same verdict for the folder as an operator types it, relative to where they stand, and
+    # through a symbolic link (veraPDF reports absolute paths whatever it is given).
+    (archive.parent / "link").symlink_to(archive)
+    monkeypatch.chdir(archive.parent)
+    for relative in ("arhiva", "link", "./link/"):
+        result = CliRunner().invoke(app, ["verify", "--archive", relative], env={"COLUMNS": "300"})
+        assert result.exit_code == 0 and "2 PDF/A files validated" in result.output, (relative, result.output)
 
     # Without Java, veraPDF cannot run: verify names that as a problem (no traceback), the rest is checked.
     result = CliRunner().invoke(

@@ -30,6 +30,7 @@ class QuarantineReason(StrEnum):
     empty_pdf = "empty_pdf"
     image_too_large = "image_too_large"
     symlink_outside_source = "symlink_outside_source"
+    bad_name = "bad_name"
     bad_manifest = "bad_manifest"
     ocr_failed = "ocr_failed"
     pdfa_failed = "pdfa_failed"

@@ -10,6 +10,7 @@ from arhiva import proc
 
 REPO_SCRIPTS = Path(__file__).resolve().parents[3] / "scripts"
 JAVA_INSTALL = "apt-get install default-jre-headless"
+FLAVOUR = "2b"  # PDF/A-2b
 
 
 def fetch_hint() -> str:
@@ -29,24 +30,29 @@ def verapdf_jars() -> Path | None:
 
 def validate_pdfa(pdfs: list[Path], jars: Path) -> dict[Path, bool]:
     """veraPDF's verdict (PDF/A-2b) for each file; a file it gave no verdict on fails.
-    Raises MissingDependencyError without Java, ToolError when it runs out of time."""
+    Raises MissingDependencyError without Java, ToolError when it runs out of time.
+
+    veraPDF names each file by its absolute path in its report, whatever path it was given: the
+    files are given as absolute paths (symbolic links resolved) and each verdict is matched to
+    its file by that path, so a relative or linked archive folder gets the same verdicts."""
     if not pdfs:
         return {}
+    given = {p: p.resolve() for p in pdfs}
     cmd = [
         "java",
         "-cp",
         f"{jars}/*",
         "org.verapdf.apps.GreenfieldCliWrapper",
         "--flavour",
-        "2b",
+        FLAVOUR,
         "--format",
         "text",
-        *map(str, pdfs),
+        *map(str, given.values()),
     ]
     out = proc.run(cmd, what="veraPDF", timeout=600 + 30 * len(pdfs), install=JAVA_INSTALL)
-    verdicts: dict[Path, bool] = {}
+    verdicts: dict[str, bool] = {}
     for line in out.stdout.splitlines():
-        parts = line.split(maxsplit=2)
-        if len(parts) >= 2 and parts[0] in ("PASS", "FAIL"):
-            verdicts[Path(parts[1])] = parts[0] == "PASS"
-    return {p: verdicts.get(p, False) for p in pdfs}
+        status, _, rest = line.partition(" ")  # "PASS /abs/path/document.pdf 2b"
+        if status in ("PASS", "FAIL"):
+            verdicts[rest.removesuffix(f" {FLAVOUR}")] = status == "PASS"
+    return {p: verdicts.get(str(absolute), False) for p, absolute in given.items()}

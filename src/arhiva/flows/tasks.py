@@ -49,6 +49,7 @@ def discover(
         access_level=access,
         default_access=AccessLevel(settings.default_access),
         max_pixels=settings.max_image_pixels,
+        max_manifest_bytes=settings.max_manifest_bytes,
     ).plan()
     log = get_run_logger()
     log.info(

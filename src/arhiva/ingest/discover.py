@@ -11,8 +11,8 @@ from pathlib import Path
 from arhiva.checksum import document_id, sha256_file
 from arhiva.errors import InputFileError, ManifestError, QuarantineReason
 from arhiva.ingest.filetypes import probe
-from arhiva.ingest.manifest import ManifestEntry, read_manifest
-from arhiva.ingest.quarantine import quarantine_record
+from arhiva.ingest.manifest import MAX_MANIFEST_BYTES, ManifestEntry, read_manifest
+from arhiva.ingest.quarantine import is_utf8, printable, quarantine_record
 from arhiva.schemas.manifest import MANIFEST_NAMES
 from arhiva.schemas.models import (
     AccessLevel,
@@ -61,6 +61,7 @@ class Planner:
     access_level: AccessLevel | None = None
     default_access: AccessLevel = AccessLevel.restricted
     max_pixels: int = 200_000_000
+    max_manifest_bytes: int = MAX_MANIFEST_BYTES
     _quarantined: list[QuarantineRecord] = field(default_factory=list)
     _ignored: list[str] = field(default_factory=list)
     _held_back: list[str] = field(default_factory=list)
@@ -96,7 +97,7 @@ class Planner:
             for d in sorted(dirnames, key=natural_key):
                 rel = f"{rel_dir}/{d}" if rel_dir else d
                 if d.startswith(".") or d.lower() in LITTER_DIRS:
-                    self._ignored.append(rel + "/")
+                    self._ignored.append(printable(rel) + "/")
                 elif (here / d).is_symlink():
                     self._symlink(root, here / d, rel, is_dir=True)
                 else:
@@ -107,7 +108,16 @@ class Planner:
                 rel = f"{rel_dir}/{name}" if rel_dir else name
                 path = here / name
                 if is_litter(name):
-                    self._ignored.append(rel)
+                    self._ignored.append(printable(rel))
+                    continue
+                if not is_utf8(rel):
+                    self._quarantine(
+                        rel,
+                        QuarantineReason.bad_name,
+                        "the file or folder name is not UTF-8 text (its bytes are kept in source_bytes); "
+                        "rename it and ingest it again",
+                        path=path,
+                    )
                     continue
                 if name.lower() in MANIFEST_NAMES:
                     if folder.manifest is not None:
@@ -133,11 +143,11 @@ class Planner:
             self._quarantine(
                 rel,
                 QuarantineReason.symlink_outside_source,
-                f"symbolic link to {target}, outside the batch folder; it was not followed",
+                f"symbolic link to {printable(str(target))}, outside the batch folder; it was not followed",
             )
             return False
         if is_dir:
-            self._ignored.append(f"{rel}/ (symbolic link to a folder inside the batch)")
+            self._ignored.append(f"{printable(rel)}/ (symbolic link to a folder inside the batch)")
             return False
         return True
 
@@ -174,7 +184,7 @@ class Planner:
         if folder.manifest is not None:
             rel_manifest = (f"{folder.rel}/" if folder.rel else "") + folder.manifest.name
             try:
-                entries = read_manifest(folder.manifest)
+                entries = read_manifest(folder.manifest, self.max_manifest_bytes)
                 docs = [d for entry in entries if (d := self._from_manifest(root, folder, entry, by_name))]
             except ManifestError as exc:
                 self._quarantine(rel_manifest, QuarantineReason.bad_manifest, str(exc), path=folder.manifest)

@@ -25,9 +25,18 @@ class ManifestEntry:
     document: ManifestDocument
 
 
-def read_manifest(path: Path) -> tuple[ManifestEntry, ...]:
+MAX_MANIFEST_BYTES = 20_000_000  # some 40,000 rows of a rich record sheet
+
+
+def read_manifest(path: Path, max_bytes: int = MAX_MANIFEST_BYTES) -> tuple[ManifestEntry, ...]:
     """Parse `manifest.csv` or `manifest.json`. Raises ManifestError listing every problem."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ManifestError(
+                path.name,
+                [f"is {size:,} bytes, more than the {max_bytes:,} allowed (ARHIVA_MAX_MANIFEST_BYTES)"],
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise ManifestError(path.name, [f"cannot be read: {exc.strerror}"]) from exc
@@ -63,6 +72,13 @@ def _describe(err: dict[str, Any]) -> tuple[str, str]:
 
 def _parse_csv(name: str, text: str) -> tuple[ManifestEntry, ...]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_entries(name, reader)
+    except csv.Error as exc:  # e.g. a field over csv's 131,072 characters, a NUL byte
+        raise ManifestError(name, [f"near line {reader.line_num + 1}: not readable as CSV: {exc}"]) from exc
+
+
+def _csv_entries(name: str, reader: csv.DictReader[str]) -> tuple[ManifestEntry, ...]:
     header = [h.strip() for h in (reader.fieldnames or [])]
     known = set(CSV_ONLY_COLUMNS) | set(metadata_fields())
     problems: list[str] = []
@@ -132,6 +148,10 @@ def _parse_json(name: str, text: str) -> tuple[ManifestEntry, ...]:
         raise ManifestError(
             name, [f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"]
         ) from exc
+    except RecursionError as exc:
+        raise ManifestError(name, ["JSON nested too deeply to be a record sheet"]) from exc
+    except ValueError as exc:  # an integer of thousands of digits, over Python's conversion limit
+        raise ManifestError(name, [f"invalid JSON: {exc}"]) from exc
     if isinstance(data, list):
         data = {"documents": data}
     if not isinstance(data, dict) or not isinstance(data.get("documents"), list):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 from arhiva import atomic
@@ -12,6 +13,17 @@ from arhiva.errors import QuarantineReason
 from arhiva.schemas.models import QuarantineRecord
 
 REASON_SUFFIX = ".quarantine.json"
+
+
+def is_utf8(name: str) -> bool:
+    """Whether a path as the OS gave it is UTF-8 text: bytes that are not come as lone surrogates."""
+    return not any("\udc80" <= c <= "\udcff" for c in name)
+
+
+def printable(name: str) -> str:
+    """A path as text that JSON, the terminal and a file name can all hold: the bytes of a name
+    that are not UTF-8 written as \\xNN."""
+    return name if is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def quarantine_record(
@@ -24,9 +36,11 @@ def quarantine_record(
     sha256: str | None = None,
     size: int | None = None,
 ) -> QuarantineRecord:
-    """Why a file of a batch is set aside, stamped with the time and the pipeline's version."""
+    """Why a file of a batch is set aside, stamped with the time and the pipeline's version. A name
+    that is not UTF-8 is recorded escaped, with its exact bytes beside it."""
     return QuarantineRecord(
-        source=source,
+        source=printable(source),
+        source_bytes=None if is_utf8(source) else os.fsencode(source).hex(),
         reason=reason,
         message=message,
         stage=stage,
@@ -50,7 +64,9 @@ def quarantine(archive: Path, source_root: Path, record: QuarantineRecord) -> Pa
     """
     dest_dir = quarantine_dir(archive, record.batch)
     dest = dest_dir / record.source
-    src = source_root / record.source
+    src = source_root / (
+        os.fsdecode(bytes.fromhex(record.source_bytes)) if record.source_bytes else record.source
+    )
     if src.is_file() and not src.is_symlink():
         atomic.copy_file(src, dest)
     reason_name = dest.name + REASON_SUFFIX

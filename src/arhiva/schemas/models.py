@@ -146,7 +146,13 @@ class DocumentPlan(_Model):
 class QuarantineRecord(_Model):
     """Why a file was set aside. Written as JSON beside the quarantined copy."""
 
-    source: str = Field(description="Path relative to the batch folder.")
+    source: str = Field(
+        description="Path relative to the batch folder; bytes of a name that are not UTF-8 written "
+        "as \\xNN (the exact name is in source_bytes)."
+    )
+    source_bytes: str | None = Field(
+        None, description="The path's bytes in hex, when it is not UTF-8 text (else absent)."
+    )
     reason: QuarantineReason
     message: str
     stage: str
