@@ -49,8 +49,9 @@ def text_regions(gray: np.ndarray, dpi: int) -> tuple[Box, ...]:
     scale = min(1.0, WORK_DPI / dpi)
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     px_per_mm = dpi * scale / 25.4
-    ink = ink_mask(small)  # letter-sized marks: no rule, frame, stamp or speck bridges or fills
-    rows = _rows(ink, max(1.5 * px_per_mm, 1.2 * _glyph_height(ink)))
+    ink, heights = _letters(small)  # letter-sized marks: no rule, frame, stamp or speck bridges or fills
+    glyph = float(np.median(heights)) if len(heights) else 0.0  # a letter's height, on a page of text
+    rows = _rows(ink, max(1.5 * px_per_mm, 1.2 * glyph))
     bands = _blocks([_band(ink, top, bottom, px_per_mm) for top, bottom in rows])
     if not any(b.gutters for b in bands):
         return ()
@@ -72,10 +73,15 @@ def text_regions(gray: np.ndarray, dpi: int) -> tuple[Box, ...]:
 
 def ink_mask(gray: np.ndarray) -> np.ndarray:
     """Binary mask (uint8 0/1) of character-sized ink components."""
+    return _letters(gray)[0]
+
+
+def _letters(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`ink_mask`, and the heights of the marks it keeps (from the same labelling)."""
     _, binary = cv2.threshold(gray, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
     if n <= 1:
-        return binary
+        return binary, np.empty(0, np.int32)
     h, w = gray.shape
     widths, heights, areas = (
         stats[:, cv2.CC_STAT_WIDTH],
@@ -84,13 +90,7 @@ def ink_mask(gray: np.ndarray) -> np.ndarray:
     )
     keep = (areas >= 3) & (heights <= max(8, 0.06 * h)) & (widths <= max(8, 0.25 * w))
     keep[0] = False
-    return keep.astype(np.uint8)[labels]
-
-
-def _glyph_height(ink: np.ndarray) -> float:
-    """The median height of the marks: a letter's, on a page of text."""
-    _, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    return float(np.median(stats[1:, cv2.CC_STAT_HEIGHT])) if len(stats) > 1 else 0.0
+    return keep.astype(np.uint8)[labels], heights[keep]
 
 
 def _runs(filled: np.ndarray) -> list[tuple[int, int]]:

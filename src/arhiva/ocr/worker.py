@@ -91,14 +91,15 @@ class _Engine:
         log = f"{req.out_base}.log"
         saved = os.dup(2)
         began = time.monotonic()
-        words: list[tuple[str, float, tuple[int, int, int, int]]] = []
+        words: list[tuple[str, float, tuple[int, int, int, int]]] | None = None
         try:
             with open(log, "wb") as messages:
                 os.dup2(messages.fileno(), 2)
                 if req.sample:
                     done = self._sample(api, req)
                 elif req.regions:
-                    done = self._regions(api, req, began, words)
+                    words = self._regions(api, req, began)
+                    done = words is not None
                 else:
                     done = api.ProcessPages(req.out_base, req.image, timeout=req.timeout_ms)
         finally:
@@ -112,34 +113,32 @@ class _Engine:
                     ok=False, error=f"Tesseract did not finish within {req.timeout_ms / 1000:g} s"
                 )
             return OcrReply(ok=False, error=f"Tesseract failed: {said or 'no message'}")
-        return OcrReply(ok=True, engine=self.described, words=words if req.regions else _words(api))
+        return OcrReply(ok=True, engine=self.described, words=_words(api) if words is None else words)
 
     @staticmethod
     def _regions(
-        api: tesserocr.PyTessBaseAPI,
-        req: OcrRequest,
-        began: float,
-        words: list[tuple[str, float, tuple[int, int, int, int]]],
-    ) -> bool:
-        """Each region cut out and read as a page of its own; its words put back in page
-        coordinates. False when Tesseract fails or the page's time runs out."""
+        api: tesserocr.PyTessBaseAPI, req: OcrRequest, began: float
+    ) -> list[tuple[str, float, tuple[int, int, int, int]]] | None:
+        """Each region cut out and read as a page of its own: the words of all, in page
+        coordinates; None when Tesseract fails or the page's time runs out."""
         from PIL import Image
 
+        words: list[tuple[str, float, tuple[int, int, int, int]]] = []
         with Image.open(req.image) as page:
             page.load()
             for i, (left, top, right, bottom) in enumerate(req.regions):
                 left_ms = req.timeout_ms - round((time.monotonic() - began) * 1000) if req.timeout_ms else 0
                 if req.timeout_ms and left_ms <= 0:
-                    return False
+                    return None
                 crop = f"{req.out_base}.{i}.tif"
                 page.crop((left, top, right, bottom)).save(crop, format="TIFF", dpi=(req.dpi, req.dpi))
                 try:
                     if not api.ProcessPages(f"{req.out_base}.{i}", crop, timeout=left_ms):
-                        return False
+                        return None
                 finally:
                     os.unlink(crop)
                 words += [(t, c, (x + left, y + top, w, h)) for t, c, (x, y, w, h) in _words(api)]
-        return True
+        return words
 
     @staticmethod
     def _sample(api: tesserocr.PyTessBaseAPI, req: OcrRequest) -> bool:
