@@ -15,11 +15,13 @@ import pytest
 from PIL import Image
 
 from arhiva.config import Settings
-from arhiva.errors import InputFileError, ManifestError, QuarantineReason
+from arhiva.errors import InputFileError, ManifestError, QuarantineReason, UsageError
 from arhiva.ingest.discover import Planner
 from arhiva.ingest.manifest import read_manifest
+from arhiva.ingest.names import batch_name
 from arhiva.ingest.quarantine import quarantine
 from arhiva.ocr.page import prepare
+from arhiva.schemas.models import DocumentMetadata
 
 from .inputs import corrupt_tiff, encrypted_pdf, image_pdf, page
 
@@ -217,3 +219,64 @@ def test_names_that_are_not_utf8_are_quarantined_escaped_with_their_bytes(tmp_pa
         copy = reason_file.with_name(reason_file.name.removesuffix(".quarantine.json"))
         assert copy.read_bytes() == original.read_bytes()  # copied, not moved
         assert original.exists()
+
+
+def test_names_with_control_characters_are_quarantined_escaped(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    (src / "dosar\x07sunet").mkdir(parents=True)
+    _png(src / "dosar\x07sunet" / "p1.png", page(7, size="a6")[0])
+    _png(src / "rand\nnou.png", page(8, size="a6")[0])
+    _png(src / "\x1b[31mrosu.png", page(9, size="a6")[0])
+    plan = Planner(src, "lot").plan()
+    assert plan.documents == ()
+    records = {r.source: r for r in plan.quarantined}
+    assert set(records) == {"dosar\\x07sunet/p1.png", "rand\\x0anou.png", "\\x1b[31mrosu.png"}
+    for record in records.values():
+        assert record.reason is Q.bad_name and "control characters" in record.message
+        reason_file = quarantine(tmp_path / "arhiva", src, record)
+        copy = reason_file.with_name(reason_file.name.removesuffix(".quarantine.json"))
+        assert copy.read_bytes() == (src / os.fsdecode(bytes.fromhex(record.source_bytes or ""))).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("folder", "title"),
+    [("=HYPERLINK(1)", "HYPERLINK(1)"), ("@SUM", "SUM"), ("-+=dosar", "dosar"), ("-12 martie", "-12 martie")],
+)
+def test_titles_from_names_lose_formula_prefixes(tmp_path: Path, folder: str, title: str) -> None:
+    src = tmp_path / "lot"
+    (src / folder).mkdir(parents=True)
+    _png(src / folder / "p1.png", page(10, size="a6")[0])
+    (doc,) = Planner(src, "lot").plan().documents
+    assert doc.name == folder and doc.sheet.title == title
+    DocumentMetadata.model_validate_json(doc.sheet.model_dump_json())  # the sheet validates as archived
+
+
+def test_a_name_that_leaves_no_title_takes_the_batch_name(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    _png(src / "=.png", page(11, size="a6")[0])
+    (doc,) = Planner(src, "lot-3").plan().documents
+    assert doc.sheet.title == "lot-3"
+
+
+@pytest.mark.parametrize(
+    ("given", "problem"),
+    [
+        ("lot\x07", "holds control characters"),
+        ("=cmd", "starts with '='"),
+        ("../alt", "not a path"),
+        ("", "is empty"),
+        ("x" * 201, "longer than 200"),
+    ],
+)
+def test_operator_labels_are_checked(given: str, problem: str) -> None:
+    with pytest.raises(UsageError) as err:
+        batch_name(given, "lot")
+    assert problem in str(err.value) and "--batch" in str(err.value)
+
+
+def test_batch_names_from_folders_are_made_safe() -> None:
+    assert batch_name(None, "lot 2026-11") == "lot 2026-11"
+    assert batch_name(None, "=lot\x07") == "lot\\x07"
+    assert batch_name(None, os.fsdecode(b"lot-\xe9")) == "lot-\\xe9"
+    assert batch_name(None, "===") == "batch"

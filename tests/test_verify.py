@@ -115,3 +115,32 @@ def test_audit_trail_records_each_event_and_show_prints_it(archive: Path) -> Non
     ):
         assert word in out
     assert _cli("show", "zz", "--archive", str(archive))[0] == 1
+
+
+def test_one_poisoned_package_is_named_and_the_rest_goes_on(archive: Path) -> None:
+    import json
+
+    first, second = sorted(iter_document_ids(archive))
+    meta = package_dir(archive, first) / "metadata.json"
+    record = json.loads(meta.read_bytes())
+    record["metadata"]["title"] = "=titlu\u0007"  # what an older arhiva let through, or a tampered file
+    meta.write_text(json.dumps(record), encoding="utf-8")
+    where = f"documents/{first[:2]}/{first}/metadata.json is not a valid record"
+
+    code, out = _cli("reindex", "--archive", str(archive))
+    flat = " ".join(out.split())
+    assert code == 6 and "Reindexed 1 documents" in flat and where in flat, out
+    index = SqliteIndex.in_archive(archive)
+    assert list(index.document_ids()) == [second]
+    index.close()
+
+    code, out = _cli("show", first[:8], "--archive", str(archive))
+    assert code == 6 and where in " ".join(out.split()) and "Traceback" not in out
+    code, out = _cli("verify", "--archive", str(archive), "--no-pdfa")
+    assert code == 6 and where in " ".join(out.split())
+
+    # A second ingest of the batch sets the poisoned document's files aside and keeps the other.
+    code, out = _cli("ingest", str(archive.parent / "lot"), "--archive", str(archive))
+    flat = " ".join(out.split())
+    assert code == 3 and "Traceback" not in out, out
+    assert "1 already archived" in flat and "1 files quarantined" in flat and where in flat

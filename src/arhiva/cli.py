@@ -205,9 +205,12 @@ def watch(
     """
     import time
 
+    from arhiva.ingest.names import check_label, printable
     from arhiva.ingest.watch import Inbox, mark_done, snapshot
 
     _check_folders(inbox, archive)
+    if collection is not None:  # refused now, not at each batch
+        check_label(collection, "--collection")
     arc = archive.resolve()
     settings, level = _run_settings(languages, workers, access, index, verbose)
     from arhiva.flows.ingest import run_ingest
@@ -217,7 +220,7 @@ def watch(
     while True:
         for folder in tracker.ready():
             files = len(snapshot(folder))
-            console.print(f"Ingesting {folder.name} ({files} files)", soft_wrap=True)
+            console.print(f"Ingesting {printable(folder.name)} ({files} files)", soft_wrap=True)
             try:
                 report = run_ingest(
                     folder,
@@ -229,7 +232,7 @@ def watch(
                     settings=settings,
                 )
             except ArhivaError as exc:
-                terminal.error(f"{folder.name}: {exc}")
+                terminal.error(f"{printable(folder.name)}: {exc}")
                 if exc.exit_code == ExitCode.missing_dependency:
                     raise typer.Exit(int(exc.exit_code)) from exc
                 continue  # not marked done: taken up again at the next look
@@ -333,33 +336,43 @@ def reindex(
     """Rebuild the search index from the archive folder alone.
 
     Builds a new index and switches to it atomically: searches keep working meanwhile. With
-    --pending, adds only what is missing.
+    --pending, adds only what is missing. A package that cannot be read is left out and named
+    (exit code 6; `arhiva verify` says more); the rest is indexed.
     """
     from arhiva.archive.package import iter_document_ids, load_document
+    from arhiva.errors import PackageError
     from arhiva.indexing.base import archive_records, index_archived, record_reindexed
     from arhiva.indexing.open import open_index
 
     _require_documents(archive)
+    unreadable: list[PackageError] = []
     idx = open_index(archive, index)
     try:
         if pending:
             present = set(idx.document_ids())
-            missing = [d for d in iter_document_ids(archive) if d not in present]
-            written = sum(index_archived(idx, archive, load_document(archive, d)) for d in missing)
+            written = missing = 0
+            for doc_id in (d for d in iter_document_ids(archive) if d not in present):
+                try:
+                    written += index_archived(idx, archive, load_document(archive, doc_id))
+                    missing += 1
+                except PackageError as exc:
+                    unreadable.append(exc)
             idx.refresh()
-            console.print(
-                f"Indexed {len(missing)} pending documents, {written} pages, into the {idx.backend} index.",
-                soft_wrap=True,
+            summary = f"Indexed {missing} pending documents, {written} pages, into the {idx.backend} index."
+        else:
+            written = idx.rebuild(archive_records(archive, unreadable))
+            skip = {exc.document_id for exc in unreadable}
+            record_reindexed(archive, idx.backend, (d for d in iter_document_ids(archive) if d not in skip))
+            summary = (
+                f"Reindexed {idx.count_documents()} documents, {written} pages, into the {idx.backend} index."
             )
-            return
-        written = idx.rebuild(archive_records(archive))
-        docs = idx.count_documents()
-        record_reindexed(archive, idx.backend, iter_document_ids(archive))
     finally:
         idx.close()
-    console.print(
-        f"Reindexed {docs} documents, {written} pages, into the {idx.backend} index.", soft_wrap=True
-    )
+    console.print(summary, soft_wrap=True)
+    for exc in unreadable:
+        terminal.error(f"left out: {exc}")
+    if unreadable:
+        raise typer.Exit(int(ExitCode.verify_failed))
 
 
 @app.command()

@@ -111,6 +111,17 @@ class IndexLocationError(UsageError):
     """An --index value that names no index arhiva knows."""
 
 
+class PackageError(ArhivaError):
+    """An archived package cannot be read (its metadata.json or ocr.json is damaged or invalid):
+    the commands reading the archive name it and go on; `arhiva verify` reports it."""
+
+    exit_code = ExitCode.verify_failed
+
+    def __init__(self, document_id: str, message: str) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+
+
 class DiskFullError(ArhivaError):
     """No space left where arhiva writes. The batch stops; no partial file is kept."""
 

@@ -17,10 +17,19 @@ from pathlib import Path
 
 from arhiva import atomic
 from arhiva.archive.events import EVENTS_NAME, EventType, append_events, event
-from arhiva.archive.package import CHECKSUMS_NAME, METADATA_NAME, PDF_NAME, iter_document_ids, package_dir
+from arhiva.archive.package import (
+    CHECKSUMS_NAME,
+    METADATA_NAME,
+    OCR_NAME,
+    PDF_NAME,
+    iter_document_ids,
+    load_document,
+    load_pages,
+    package_dir,
+)
 from arhiva.archive.verapdf import validate_pdfa
 from arhiva.checksum import sha256_file
-from arhiva.errors import ArhivaError
+from arhiva.errors import ArhivaError, PackageError
 
 STATE_FILE = "verify-state.json"
 
@@ -68,11 +77,11 @@ def check_package(archive: Path, document_id: str) -> tuple[int, list[str]]:
     ]
     if METADATA_NAME in expected and (pkg / METADATA_NAME).is_file():
         try:
-            recorded = {
-                f["name"]: f["sha256"] for f in json.loads((pkg / METADATA_NAME).read_bytes())["files"]
-            }
-        except (ValueError, KeyError, TypeError):
-            problems.append(f"{rel}/{METADATA_NAME}: cannot be read")
+            recorded = {f.name: f.sha256 for f in load_document(archive, document_id).files}
+            if (pkg / OCR_NAME).is_file():
+                load_pages(archive, document_id)
+        except PackageError as exc:
+            problems.append(str(exc))
         else:
             problems += [
                 f"{rel}/{name}: metadata.json records {digest}, checksums.sha256 {expected.get(name)}"

@@ -21,12 +21,12 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 
 from arhiva import atomic
 from arhiva.archive.events import EVENTS_NAME
 from arhiva.checksum import sha256_file
-from arhiva.errors import UsageError
+from arhiva.errors import PackageError, UsageError
 from arhiva.schemas.models import ArchivedDocument, ArchivedFile, PageRecord
 
 PDF_NAME = "document.pdf"
@@ -101,13 +101,41 @@ class PackageWriter:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
+def _package_file(archive: Path, document_id: str, name: str) -> bytes:
+    try:
+        return (package_dir(archive, document_id) / name).read_bytes()
+    except OSError as exc:
+        raise PackageError(document_id, f"{_rel(document_id)}/{name} cannot be read: {exc.strerror}") from exc
+
+
+def _invalid(document_id: str, name: str, exc: ValidationError) -> PackageError:
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the file"
+    more = f", and {exc.error_count() - 1} more problems" if exc.error_count() > 1 else ""
+    return PackageError(
+        document_id,
+        f"{_rel(document_id)}/{name} is not a valid record ({where}: {first['msg']}{more}); "
+        "restore the package from a backup, or run `arhiva verify`",
+    )
+
+
+def _rel(document_id: str) -> str:
+    return f"documents/{document_id[:2]}/{document_id}"
+
+
 def load_document(archive: Path, document_id: str) -> ArchivedDocument:
-    path = package_dir(archive, document_id) / METADATA_NAME
-    return ArchivedDocument.model_validate_json(path.read_bytes())
+    """The package's record. Raises PackageError, naming the package, when it cannot be read."""
+    try:
+        return ArchivedDocument.model_validate_json(_package_file(archive, document_id, METADATA_NAME))
+    except ValidationError as exc:
+        raise _invalid(document_id, METADATA_NAME, exc) from exc
 
 
 def load_pages(archive: Path, document_id: str) -> tuple[PageRecord, ...]:
-    return _PAGES.validate_json((package_dir(archive, document_id) / OCR_NAME).read_bytes())
+    try:
+        return _PAGES.validate_json(_package_file(archive, document_id, OCR_NAME))
+    except ValidationError as exc:
+        raise _invalid(document_id, OCR_NAME, exc) from exc
 
 
 def iter_document_ids(archive: Path) -> Iterator[str]:
@@ -137,7 +165,7 @@ def resolve_id(archive: Path, prefix: str) -> str:
 
 
 def relative_pdf_path(document_id: str) -> str:
-    return f"documents/{document_id[:2]}/{document_id}/{PDF_NAME}"
+    return f"{_rel(document_id)}/{PDF_NAME}"
 
 
 def _owner_gone(name: str) -> bool:

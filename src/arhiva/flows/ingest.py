@@ -16,11 +16,12 @@ from prefect.utilities.annotations import quote
 
 from arhiva.archive.package import clean_stale, is_archived, load_document, work_dir
 from arhiva.config import Settings
-from arhiva.errors import ArhivaError
+from arhiva.errors import ArhivaError, PackageError
 from arhiva.flows import progress, tasks
 from arhiva.flows.artifacts import ProgressArtifact, publish_report
 from arhiva.flows.ledger import BatchLedger, failure_place, stop_on
 from arhiva.indexing.base import SearchIndex
+from arhiva.ingest.names import batch_name, check_label
 from arhiva.ocr.page import discard_work
 from arhiva.schemas.models import (
     AccessLevel,
@@ -142,7 +143,11 @@ class _BatchRun:
         and what that run left in the work folder goes."""
         if not is_archived(self.archive, doc.document_id):
             return False
-        archived = load_document(self.archive, doc.document_id)
+        try:
+            archived = load_document(self.archive, doc.document_id)
+        except PackageError as exc:  # the files are set aside; the package is verify's to name
+            self._fail(doc, (0, exc))
+            return True
         try:
             present = self.index is not None and self.index.has_document(doc.document_id)
         except ArhivaError:
@@ -199,9 +204,16 @@ class _BatchRun:
         if is_archived(self.archive, doc.document_id):
             # Another run on the same folder published it first (and may have cleaned the
             # work folders this run was using): nothing is wrong with the document.
-            self.log.info("%s was archived meanwhile by another run", doc.name)
-            self.ledger.already_archived(load_document(self.archive, doc.document_id))
-            return
+            try:
+                self.ledger.already_archived(load_document(self.archive, doc.document_id))
+            except PackageError as exc:
+                failure = (0, exc)
+            else:
+                self.log.info("%s was archived meanwhile by another run", doc.name)
+                return
+        self._fail(doc, failure)
+
+    def _fail(self, doc: DocumentPlan, failure: tuple[int, BaseException]) -> None:
         number, exc = failure
         self.log.error("%s could not be archived: %s%s", doc.name, failure_place(doc, number), exc)
         for record in self.ledger.failed(doc, number, exc):
@@ -238,6 +250,8 @@ def run_ingest(
     `cluster` (a Dask scheduler address such as tcp://10.0.0.5:8786), on that Dask cluster's
     workers. Documents are assembled and indexed by this process either way."""
     settings = settings or Settings()
+    batch = batch_name(batch, source.resolve().name)
+    collection = None if collection is None else check_label(collection, "--collection")
     runner: TaskRunner
     if cluster:
         from prefect_dask import DaskTaskRunner
@@ -252,7 +266,7 @@ def run_ingest(
         return ingest_batch.with_options(task_runner=runner)(
             source=source,
             archive=archive,
-            batch=batch or source.resolve().name,
+            batch=batch,
             collection=collection,
             access=access,
             index_location=index_location,

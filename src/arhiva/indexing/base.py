@@ -14,7 +14,7 @@ from arhiva.archive.package import (
     package_dir,
     relative_pdf_path,
 )
-from arhiva.errors import IndexingError, IndexVersionError
+from arhiva.errors import IndexingError, IndexVersionError, PackageError
 from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord
 from arhiva.schemas.search import SearchRequest, SearchResult
 from arhiva.schemas.sheet import searchable
@@ -99,8 +99,13 @@ def record_reindexed(archive: Path, backend: str, document_ids: Iterable[str]) -
         )
 
 
-def archive_records(archive: Path) -> Iterator[DocumentRecords]:
-    """Every archived document's records, one document at a time, from the archive alone."""
+def archive_records(archive: Path, unreadable: list[PackageError]) -> Iterator[DocumentRecords]:
+    """Every archived document's records, one document at a time, from the archive alone. A
+    package that cannot be read is left out and added to `unreadable`."""
     for doc_id in iter_document_ids(archive):
-        doc = load_document(archive, doc_id)
-        yield doc_id, index_records(doc, load_pages(archive, doc_id))
+        try:
+            records = index_records(load_document(archive, doc_id), load_pages(archive, doc_id))
+        except PackageError as exc:
+            unreadable.append(exc)
+            continue
+        yield doc_id, records

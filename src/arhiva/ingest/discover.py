@@ -12,7 +12,8 @@ from arhiva.checksum import document_id, sha256_file
 from arhiva.errors import InputFileError, ManifestError, QuarantineReason
 from arhiva.ingest.filetypes import probe
 from arhiva.ingest.manifest import MAX_MANIFEST_BYTES, ManifestEntry, read_manifest
-from arhiva.ingest.quarantine import is_utf8, printable, quarantine_record
+from arhiva.ingest.names import name_problem, printable, title_from_name
+from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.manifest import MANIFEST_NAMES
 from arhiva.schemas.models import (
     AccessLevel,
@@ -110,12 +111,11 @@ class Planner:
                 if is_litter(name):
                     self._ignored.append(printable(rel))
                     continue
-                if not is_utf8(rel):
+                if problem := name_problem(rel):
                     self._quarantine(
                         rel,
                         QuarantineReason.bad_name,
-                        "the file or folder name is not UTF-8 text (its bytes are kept in source_bytes); "
-                        "rename it and ingest it again",
+                        f"{problem} (its bytes are kept in source_bytes); rename it and ingest it again",
                         path=path,
                     )
                     continue
@@ -242,7 +242,9 @@ class Planner:
         )
         if meta.title is None:
             stem = name if name != "." else self.batch
-            meta = meta.model_copy(update={"title": Path(stem).stem if "/" not in stem else stem})
+            title = title_from_name(Path(stem).stem if "/" not in stem else stem)
+            title = title or title_from_name(self.batch) or "untitled"
+            meta = DocumentMetadata.model_validate({**meta.model_dump(), "title": title})
         access = meta.access_level or self.access_level or self.default_access
         return DocumentPlan(
             document_id=document_id(p.content_key for p in pages),

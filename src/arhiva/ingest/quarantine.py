@@ -10,20 +10,10 @@ from pathlib import Path
 from arhiva import atomic
 from arhiva.config import PIPELINE_VERSION
 from arhiva.errors import QuarantineReason
+from arhiva.ingest.names import is_plain, printable
 from arhiva.schemas.models import QuarantineRecord
 
 REASON_SUFFIX = ".quarantine.json"
-
-
-def is_utf8(name: str) -> bool:
-    """Whether a path as the OS gave it is UTF-8 text: bytes that are not come as lone surrogates."""
-    return not any("\udc80" <= c <= "\udcff" for c in name)
-
-
-def printable(name: str) -> str:
-    """A path as text that JSON, the terminal and a file name can all hold: the bytes of a name
-    that are not UTF-8 written as \\xNN."""
-    return name if is_utf8(name) else os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def quarantine_record(
@@ -37,10 +27,10 @@ def quarantine_record(
     size: int | None = None,
 ) -> QuarantineRecord:
     """Why a file of a batch is set aside, stamped with the time and the pipeline's version. A name
-    that is not UTF-8 is recorded escaped, with its exact bytes beside it."""
+    that is not plain UTF-8 text is recorded escaped, with its exact bytes beside it."""
     return QuarantineRecord(
         source=printable(source),
-        source_bytes=None if is_utf8(source) else os.fsencode(source).hex(),
+        source_bytes=None if is_plain(source) else os.fsencode(source).hex(),
         reason=reason,
         message=message,
         stage=stage,
