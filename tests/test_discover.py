@@ -10,6 +10,7 @@ from PIL import Image
 
 from arhiva.errors import QuarantineReason
 from arhiva.ingest.discover import Planner, natural_key
+from arhiva.ingest.filetypes import Limits
 from arhiva.schemas.models import FileKind
 
 from .inputs import corrupt_tiff, encrypted_pdf, image_pdf
@@ -156,5 +157,5 @@ def test_decompression_bomb_is_refused(tmp_path: Path, pixels: int) -> None:
     src.mkdir()
     # A tiny PNG file that claims a huge size: only its header is read.
     Image.new("1", (20_000, 20_000)).save(src / "bomb.png", optimize=True)
-    (q,) = Planner(src, "lot", max_pixels=100_000_000).plan().quarantined
+    (q,) = Planner(src, "lot", limits=Limits(max_pixels=100_000_000)).plan().quarantined
     assert q.reason is QuarantineReason.image_too_large

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from arhiva.errors import InputFileError, ManifestError
-from arhiva.ingest.filetypes import probe
+from arhiva.ingest.filetypes import Limits, probe
 from arhiva.ingest.manifest import read_manifest
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -94,7 +94,7 @@ def test_file_type_detection_of_any_bytes(header: bytes, body: bytes) -> None:
         path = Path(d) / "scan"
         path.write_bytes(header + body)
         try:
-            found = probe(path, path.stat().st_size, max_pixels=50_000_000)
+            found = probe(path, path.stat().st_size, Limits(max_pixels=50_000_000))
         except InputFileError as exc:
             assert exc.message
         else:

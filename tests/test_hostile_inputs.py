@@ -17,6 +17,7 @@ from PIL import Image
 from arhiva.config import Settings
 from arhiva.errors import InputFileError, ManifestError, QuarantineReason, UsageError
 from arhiva.ingest.discover import Planner
+from arhiva.ingest.filetypes import Limits
 from arhiva.ingest.manifest import read_manifest
 from arhiva.ingest.names import batch_name
 from arhiva.ingest.quarantine import quarantine
@@ -280,3 +281,56 @@ def test_batch_names_from_folders_are_made_safe() -> None:
     assert batch_name(None, "=lot\x07") == "lot\\x07"
     assert batch_name(None, os.fsdecode(b"lot-\xe9")) == "lot-\\xe9"
     assert batch_name(None, "===") == "batch"
+
+
+def _blank_pdf(path: Path, pages: int, size: tuple[float, float] = (300, 400)) -> None:
+    pdf = pikepdf.new()
+    for _ in range(pages):
+        pdf.add_blank_page(page_size=size)
+    pdf.save(path)
+
+
+def test_limits_at_discovery_pixels_pages_and_frames(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    _blank_pdf(src / "uriaș.pdf", 1, (14_400, 14_400))  # 200 × 200 inches: 60,000² pixels at 300 dpi
+    _blank_pdf(src / "multe.pdf", 6)
+    Image.new("L", (40, 40)).save(
+        src / "cadre.tif", save_all=True, append_images=[Image.new("L", (40, 40))] * 5
+    )
+    Image.new("L", (40, 40)).save(  # a small first frame, and a huge one behind it
+        src / "ascuns.tif", save_all=True, append_images=[Image.new("1", (12_000, 12_000))]
+    )
+    Image.new("1", (10_000, 10_000)).save(src / "mare.png", optimize=True)  # 100 Mpx, under the setting
+    plan = Planner(src, "lot", limits=Limits(max_pixels=120_000_000, max_pages=5, pdf_dpi=300)).plan()
+    got = {r.source: (r.reason, r.message) for r in plan.quarantined}
+    assert got["uriaș.pdf"][0] is Q.image_too_large
+    assert "page 1, rendered at 300 dpi, would be 60,000×60,000" in got["uriaș.pdf"][1]
+    assert got["multe.pdf"] == (
+        Q.too_many_pages,
+        "the file has 6 pages, above the limit of 5 (ARHIVA_MAX_FILE_PAGES); split it, or raise the limit",
+    )
+    assert got["cadre.tif"][0] is Q.too_many_pages and "6 frames" in got["cadre.tif"][1]
+    assert got["ascuns.tif"][0] is Q.image_too_large and "frame 2 has 12,000×12,000" in got["ascuns.tif"][1]
+    assert [d.name for d in plan.documents] == ["."] and plan.documents[0].sources[0].path == "mare.png"
+    # The same PDF page is fine where it renders smaller, and the defaults come from the settings.
+    settings = Settings()
+    assert (settings.max_image_pixels, settings.max_file_pages) == (200_000_000, 2_000)
+    assert Planner(src, "lot", limits=Limits(max_pixels=120_000_000, pdf_dpi=50)).plan().documents
+
+
+def test_owner_password_pdfs_are_read_and_their_restrictions_noted(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    image_pdf(page(12, size="a6")[0], src / "restrictii.pdf")
+    with pikepdf.open(src / "restrictii.pdf", allow_overwriting_input=True) as pdf:
+        no_copy = pikepdf.Permissions(extract=False, print_highres=False, print_lowres=False)
+        pdf.save(
+            src / "restrictii.pdf", encryption=pikepdf.Encryption(owner="secret", user="", R=4, allow=no_copy)
+        )
+    (doc,) = Planner(src, "lot").plan().documents
+    (note,) = doc.notes
+    assert note.startswith("restrictii.pdf: an owner password (encryption R4, 128-bit) restricts printing")
+    assert "copying text and images" in note
+    prepared = prepare(src, doc.pages[0], 1, tmp_path / "work", Settings(workers=1))
+    assert prepared.width > 16

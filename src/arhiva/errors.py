@@ -29,6 +29,7 @@ class QuarantineReason(StrEnum):
     encrypted_pdf = "encrypted_pdf"
     empty_pdf = "empty_pdf"
     image_too_large = "image_too_large"
+    too_many_pages = "too_many_pages"
     symlink_outside_source = "symlink_outside_source"
     bad_name = "bad_name"
     bad_manifest = "bad_manifest"

@@ -120,7 +120,9 @@ def archive_document(
             event(
                 EventType.ingested,
                 me,
-                f"batch {batch}: " + ", ".join(f"{s.path} (sha256 {s.sha256})" for s in plan.sources),
+                f"batch {batch}: "
+                + ", ".join(f"{s.path} (sha256 {s.sha256})" for s in plan.sources)
+                + "".join(f"; {note}" for note in plan.notes),
                 plan.document_id,
             ),
             event(

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     max_image_pixels: int = Field(
         200_000_000, gt=0, description="Pages with more pixels are refused as decompression bombs."
     )
+    max_file_pages: int = Field(
+        2_000, gt=0, description="A PDF with more pages, or a TIFF with more frames, is refused."
+    )
     max_manifest_bytes: int = Field(
         20_000_000, gt=0, description="Larger manifests are refused (their folder is held back)."
     )

@@ -16,6 +16,7 @@ from arhiva.errors import ArhivaError
 from arhiva.indexing.base import SearchIndex, index_archived
 from arhiva.indexing.open import open_index
 from arhiva.ingest.discover import Planner
+from arhiva.ingest.filetypes import Limits
 from arhiva.ingest.quarantine import quarantine
 from arhiva.ocr import page as ocr_stage
 from arhiva.ocr.tesseract import check_languages, engine_version
@@ -48,7 +49,7 @@ def discover(
         collection=collection,
         access_level=access,
         default_access=AccessLevel(settings.default_access),
-        max_pixels=settings.max_image_pixels,
+        limits=Limits(settings.max_image_pixels, settings.max_file_pages, settings.pdf_render_dpi),
         max_manifest_bytes=settings.max_manifest_bytes,
     ).plan()
     log = get_run_logger()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from arhiva.checksum import document_id, sha256_file
 from arhiva.errors import InputFileError, ManifestError, QuarantineReason
-from arhiva.ingest.filetypes import probe
+from arhiva.ingest.filetypes import Limits, probe
 from arhiva.ingest.manifest import MAX_MANIFEST_BYTES, ManifestEntry, read_manifest
 from arhiva.ingest.names import name_problem, printable, title_from_name
 from arhiva.ingest.quarantine import quarantine_record
@@ -61,8 +61,9 @@ class Planner:
     collection: str | None = None
     access_level: AccessLevel | None = None
     default_access: AccessLevel = AccessLevel.restricted
-    max_pixels: int = 200_000_000
+    limits: Limits = field(default_factory=Limits)
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
+    _notes: dict[str, str] = field(default_factory=dict)
     _quarantined: list[QuarantineRecord] = field(default_factory=list)
     _ignored: list[str] = field(default_factory=list)
     _held_back: list[str] = field(default_factory=list)
@@ -154,7 +155,7 @@ class Planner:
     def _probe(self, path: Path, rel: str) -> SourceFile | None:
         try:
             size = path.stat().st_size
-            info = probe(path, size, self.max_pixels)
+            info = probe(path, size, self.limits)
             sha = sha256_file(path)
         except InputFileError as exc:
             self._quarantine(rel, exc.reason, exc.message, path=path)
@@ -162,6 +163,8 @@ class Planner:
         except OSError as exc:
             self._quarantine(rel, QuarantineReason.unsupported_type, f"cannot be read: {exc.strerror}")
             return None
+        if info.note:
+            self._notes[rel] = info.note
         return SourceFile(path=rel, sha256=sha, size=size, kind=info.kind, pages=info.pages)
 
     def _quarantine(self, rel: str, reason: QuarantineReason, message: str, path: Path | None = None) -> None:
@@ -254,4 +257,5 @@ class Planner:
             access_level=access,
             sources=tuple(sources),
             pages=pages,
+            notes=tuple(f"{s.path}: {self._notes[s.path]}" for s in sources if s.path in self._notes),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +28,46 @@ _OTHER_MAGIC: tuple[tuple[bytes, str], ...] = (
 )
 
 
+# arhiva enforces its own pixel limit (Limits.max_pixels, from ARHIVA_MAX_IMAGE_PIXELS) before any
+# pixel is decoded; Pillow's fixed one (89 Mpx) would override the setting.
+Image.MAX_IMAGE_PIXELS = None
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What discovery accepts of one file (the settings' limits)."""
+
+    max_pixels: int = 200_000_000  # per page; a PDF page counted as rendered at pdf_dpi
+    max_pages: int = 2_000  # pages of a PDF, frames of a TIFF
+    pdf_dpi: int = 300
+
+
 @dataclass(frozen=True)
 class Probe:
     kind: FileKind
     pages: int
     format: str
+    note: str | None = None  # for the audit trail: what the file restricted that was not kept
+
+
+_PERMISSIONS = (
+    ("print_highres", "printing"),
+    ("extract", "copying text and images"),
+    ("modify_other", "changes"),
+    ("modify_annotation", "comments"),
+    ("modify_form", "filling in forms"),
+    ("modify_assembly", "assembling"),
+)
+
+
+def _restrictions(pdf: pikepdf.Pdf) -> str:
+    enc = pdf.encryption
+    denied = [label for attr, label in _PERMISSIONS if not getattr(pdf.allow, attr)]
+    return (
+        f"an owner password (encryption R{enc.R}, {enc.bits}-bit) restricts "
+        f"{', '.join(denied) or 'nothing'}; the PDF opens without a password, so its pages were "
+        "read, and the archived copy carries no restrictions"
+    )
 
 
 def sniff(head: bytes) -> str | None:
@@ -57,7 +91,7 @@ def _describe_unknown(head: bytes) -> str:
         return "an unknown binary format"
 
 
-def probe(path: Path, size: int, max_pixels: int) -> Probe:
+def probe(path: Path, size: int, limits: Limits) -> Probe:
     """Identify a candidate scan. Raises InputFileError with the quarantine reason."""
     if size == 0:
         raise InputFileError(QuarantineReason.empty_file, "the file is empty (0 bytes)")
@@ -71,19 +105,37 @@ def probe(path: Path, size: int, max_pixels: int) -> Probe:
             "expected TIFF, PNG, JPEG or PDF",
         )
     if fmt == "pdf":
-        return _probe_pdf(path)
-    return _probe_image(path, fmt, max_pixels)
+        return _probe_pdf(path, limits)
+    return _probe_image(path, fmt, limits)
 
 
-def _probe_pdf(path: Path) -> Probe:
+def _too_many(what: str, n: int, limits: Limits) -> InputFileError:
+    return InputFileError(
+        QuarantineReason.too_many_pages,
+        f"the file has {n:,} {what}, above the limit of {limits.max_pages:,} (ARHIVA_MAX_FILE_PAGES); "
+        "split it, or raise the limit",
+    )
+
+
+def _too_large(what: str, w: int, h: int, limits: Limits) -> InputFileError:
+    return InputFileError(
+        QuarantineReason.image_too_large,
+        f"{what} {w:,}×{h:,} = {w * h:,} pixels, above the limit of {limits.max_pixels:,} "
+        "(ARHIVA_MAX_IMAGE_PIXELS)",
+    )
+
+
+def _probe_pdf(path: Path, limits: Limits) -> Probe:
     try:
         with pikepdf.open(path) as pdf:
-            if pdf.is_encrypted:
-                raise InputFileError(
-                    QuarantineReason.encrypted_pdf,
-                    "the PDF is encrypted; save an unencrypted copy and retry",
-                )
+            # Opened without a password: at most an owner password, which only restricts what a
+            # viewer may do (print, copy). The pages can be read, so they are archived.
             n = len(pdf.pages)
+            if n > limits.max_pages:
+                raise _too_many("pages", n, limits)
+            for number, pg in enumerate(pdf.pages, start=1):
+                _check_pdf_page(pg, number, limits)
+            note = _restrictions(pdf) if pdf.is_encrypted else None
     except pikepdf.PasswordError as exc:
         raise InputFileError(
             QuarantineReason.encrypted_pdf,
@@ -93,32 +145,45 @@ def _probe_pdf(path: Path) -> Probe:
         raise InputFileError(QuarantineReason.corrupt_pdf, f"the PDF is damaged: {exc}") from exc
     if n == 0:
         raise InputFileError(QuarantineReason.empty_pdf, "the PDF has no pages")
-    return Probe(FileKind.pdf, n, "pdf")
+    return Probe(FileKind.pdf, n, "pdf", note)
 
 
-def _probe_image(path: Path, fmt: str, max_pixels: int) -> Probe:
+def _check_pdf_page(pg: pikepdf.Page, number: int, limits: Limits) -> None:
+    """A PDF page's size in pixels as it will be rendered (its crop box at the render DPI)."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as img:
-                w, h = img.size
-                frames = getattr(img, "n_frames", 1)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise InputFileError(
-            QuarantineReason.image_too_large, f"the image is too large to process safely: {exc}"
-        ) from exc
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        x0, y0, x1, y1 = (float(v) for v in pg.cropbox)
+        unit = float(pg.obj.get("/UserUnit", 1))
+    except (TypeError, ValueError) as exc:
+        raise InputFileError(QuarantineReason.corrupt_pdf, f"page {number} has no usable page size") from exc
+    scale = unit * limits.pdf_dpi / 72
+    w, h = round(abs(x1 - x0) * scale), round(abs(y1 - y0) * scale)
+    if w < 1 or h < 1:
+        raise InputFileError(QuarantineReason.corrupt_pdf, f"page {number} has an empty page size")
+    if w * h > limits.max_pixels:
+        raise _too_large(f"page {number}, rendered at {limits.pdf_dpi} dpi, would be", w, h, limits)
+
+
+def _probe_image(path: Path, fmt: str, limits: Limits) -> Probe:
+    try:
+        with Image.open(path) as img:
+            sizes = [img.size]
+            frames = getattr(img, "n_frames", 1)
+            if frames > limits.max_pages:
+                raise _too_many("frames", frames, limits)
+            for i in range(1, frames):  # each frame of a TIFF has a size of its own
+                img.seek(i)
+                sizes.append(img.size)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
         raise InputFileError(
             QuarantineReason.corrupt_image, f"the {fmt.upper()} image is damaged: {exc}"
         ) from exc
-    if w * h > max_pixels:
-        raise InputFileError(
-            QuarantineReason.image_too_large,
-            f"the image has {w}×{h} = {w * h:,} pixels, above the limit of {max_pixels:,}",
-        )
-    if w < 16 or h < 16:
-        raise InputFileError(
-            QuarantineReason.corrupt_image, f"the image is only {w}×{h} pixels; not a scanned page"
-        )
+    for number, (w, h) in enumerate(sizes, start=1):
+        where = "the image has" if frames == 1 else f"frame {number} has"
+        if w * h > limits.max_pixels:
+            raise _too_large(where, w, h, limits)
+        if w < 16 or h < 16:
+            raise InputFileError(
+                QuarantineReason.corrupt_image, f"{where} only {w}×{h} pixels; not a scanned page"
+            )
     kind = FileKind.multipage_image if frames > 1 else FileKind.image
     return Probe(kind, frames, fmt)

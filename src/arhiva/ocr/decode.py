@@ -19,6 +19,10 @@ from PIL import Image, ImageOps
 from arhiva.errors import InputFileError, MissingDependencyError, QuarantineReason
 from arhiva.schemas.models import FileKind, PageRef
 
+# The page's pixels were counted against ARHIVA_MAX_IMAGE_PIXELS at discovery and are again
+# below; Pillow's own fixed limit (89 Mpx) would override the setting.
+Image.MAX_IMAGE_PIXELS = None
+
 
 @dataclass(frozen=True)
 class LoadedPage:
@@ -52,7 +56,12 @@ def _normalise_mode(img: Image.Image) -> Image.Image:
 
 
 def load_page(
-    source_root: Path, ref: PageRef, default_dpi: int, pdf_dpi: int, timeout: float = 300.0
+    source_root: Path,
+    ref: PageRef,
+    default_dpi: int,
+    pdf_dpi: int,
+    timeout: float = 300.0,
+    max_pixels: int = 200_000_000,
 ) -> LoadedPage:
     path = source_root / ref.source
     if ref.kind is FileKind.pdf:
@@ -87,6 +96,11 @@ def load_page(
         with path.open("rb") as fh:
             img = Image.open(fh)
             img.seek(ref.index)
+            if img.width * img.height > max_pixels:  # the file changed since it was discovered
+                raise InputFileError(
+                    QuarantineReason.image_too_large,
+                    f"page {ref.index + 1} has {img.width * img.height:,} pixels, above {max_pixels:,}",
+                )
             dpi = _dpi_of(img, default_dpi)
             img.load()
         img = ImageOps.exif_transpose(img) if img.format == "JPEG" else img

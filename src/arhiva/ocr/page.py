@@ -63,7 +63,12 @@ def _prepare(
         if all(Path(p).is_file() for p in (page.image_path, page.ocr_image_path or page.image_path)):
             return page.model_copy(update={"number": number}), None
     loaded = load_page(
-        source_root, ref, settings.default_dpi, settings.pdf_render_dpi, timeout=settings.tesseract_timeout
+        source_root,
+        ref,
+        settings.default_dpi,
+        settings.pdf_render_dpi,
+        timeout=settings.tesseract_timeout,
+        max_pixels=settings.max_image_pixels,
     )
     image_path = folder / "page.tif"
 

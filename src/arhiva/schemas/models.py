@@ -136,6 +136,7 @@ class DocumentPlan(_Model):
     access_level: AccessLevel
     sources: tuple[SourceFile, ...]
     pages: tuple[PageRef, ...]
+    notes: tuple[str, ...] = Field((), description="For the audit trail: what intake noticed of the sources.")
 
     @property
     def sheet(self) -> DocumentMetadata:
