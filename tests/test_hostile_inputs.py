@@ -334,3 +334,20 @@ def test_owner_password_pdfs_are_read_and_their_restrictions_noted(tmp_path: Pat
     assert "copying text and images" in note
     prepared = prepare(src, doc.pages[0], 1, tmp_path / "work", Settings(workers=1))
     assert prepared.width > 16
+
+
+def test_hard_links_out_of_the_batch_are_set_aside_unread(tmp_path: Path) -> None:
+    src = tmp_path / "lot"
+    src.mkdir()
+    secret = tmp_path / "altundeva" / "dosar-personal.png"
+    secret.parent.mkdir()
+    _png(secret, page(13, size="a6")[0])
+    os.link(secret, src / "copie.png")
+    _png(src / "p1.png", page(14, size="a6")[0])
+    plan = Planner(src, "lot").plan()
+    (record,) = plan.quarantined
+    assert record.reason is Q.link_outside_source and record.source == "copie.png"
+    assert "file with 1 more name outside the batch folder" in record.message and record.sha256 is None
+    reason_file = quarantine(tmp_path / "arhiva", src, record)
+    assert reason_file.is_file() and not reason_file.with_name("copie.png").exists()
+    assert [s.path for d in plan.documents for s in d.sources] == ["p1.png"]

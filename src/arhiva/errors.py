@@ -31,6 +31,7 @@ class QuarantineReason(StrEnum):
     image_too_large = "image_too_large"
     too_many_pages = "too_many_pages"
     symlink_outside_source = "symlink_outside_source"
+    link_outside_source = "link_outside_source"  # a hard link whose file has names outside the batch
     bad_name = "bad_name"
     bad_manifest = "bad_manifest"
     ocr_failed = "ocr_failed"

@@ -45,6 +45,21 @@ def is_litter(name: str) -> bool:
     return name.startswith((".", "~$")) or low in LITTER_FILES or low.endswith(GROUND_TRUTH_SUFFIX)
 
 
+def _names_per_file(root: Path) -> dict[tuple[int, int], int]:
+    """How many names each file with several hard links has inside the batch folder."""
+    counts: dict[tuple[int, int], int] = {}
+    for dirpath, _dirs, filenames in os.walk(root, followlinks=False):
+        for name in filenames:
+            try:
+                st = os.lstat(os.path.join(dirpath, name))
+            except OSError:
+                continue
+            if st.st_nlink > 1:
+                key = (st.st_dev, st.st_ino)
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 @dataclass
 class _Folder:
     rel: str  # '' for the batch root
@@ -64,12 +79,14 @@ class Planner:
     limits: Limits = field(default_factory=Limits)
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
     _notes: dict[str, str] = field(default_factory=dict)
+    _names_inside: dict[tuple[int, int], int] = field(default_factory=dict)
     _quarantined: list[QuarantineRecord] = field(default_factory=list)
     _ignored: list[str] = field(default_factory=list)
     _held_back: list[str] = field(default_factory=list)
 
     def plan(self) -> BatchPlan:
         root = self.source.resolve(strict=True)
+        self._names_inside = _names_per_file(root)
         documents: list[DocumentPlan] = []
         seen_ids: dict[str, str] = {}
         for folder in self._walk(root):
@@ -130,7 +147,10 @@ class Planner:
                         continue
                     folder.manifest = path
                     continue
-                if path.is_symlink() and not self._symlink(root, path, rel, is_dir=False):
+                if path.is_symlink():
+                    if not self._symlink(root, path, rel, is_dir=False):
+                        continue
+                elif self._linked_outside(path, rel):
                     continue
                 src = self._probe(path, rel)
                 if src is not None:
@@ -150,6 +170,25 @@ class Planner:
         if is_dir:
             self._ignored.append(f"{printable(rel)}/ (symbolic link to a folder inside the batch)")
             return False
+        return True
+
+    def _linked_outside(self, path: Path, rel: str) -> bool:
+        """True (and the file set aside, unread) when a hard link gives the file a name outside
+        the batch folder too: it is not the scanner's to hand in, as a symbolic link out is not."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False  # _probe names it
+        inside = self._names_inside.get((st.st_dev, st.st_ino), 1)
+        if st.st_nlink <= inside:
+            return False
+        outside = st.st_nlink - inside
+        self._quarantine(
+            rel,
+            QuarantineReason.link_outside_source,
+            f"hard link to a file with {outside} more name{'s' if outside > 1 else ''} outside the batch folder; "
+            "it was not read (copy the file into the batch instead)",
+        )
         return True
 
     def _probe(self, path: Path, rel: str) -> SourceFile | None:

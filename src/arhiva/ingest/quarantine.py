@@ -14,6 +14,8 @@ from arhiva.ingest.names import is_plain, printable
 from arhiva.schemas.models import QuarantineRecord
 
 REASON_SUFFIX = ".quarantine.json"
+# Files that are not the batch's own to hand in: only the reason is written, never a copy.
+NOT_COPIED = frozenset({QuarantineReason.symlink_outside_source, QuarantineReason.link_outside_source})
 
 
 def quarantine_record(
@@ -49,7 +51,8 @@ def quarantine_dir(archive: Path, batch: str) -> Path:
 def quarantine(archive: Path, source_root: Path, record: QuarantineRecord) -> Path:
     """Copy the file (never move it) and write its reason. Returns the reason file's path.
 
-    Symbolic links that leave the batch folder are not followed: only the reason is written.
+    Links that leave the batch folder (symbolic or hard) are not followed: only the reason is
+    written.
     Re-running with the same batch overwrites the same entry, so quarantine is idempotent.
     """
     dest_dir = quarantine_dir(archive, record.batch)
@@ -57,7 +60,7 @@ def quarantine(archive: Path, source_root: Path, record: QuarantineRecord) -> Pa
     src = source_root / (
         os.fsdecode(bytes.fromhex(record.source_bytes)) if record.source_bytes else record.source
     )
-    if src.is_file() and not src.is_symlink():
+    if record.reason not in NOT_COPIED and src.is_file() and not src.is_symlink():
         atomic.copy_file(src, dest)
     reason_name = dest.name + REASON_SUFFIX
     if len(reason_name.encode()) > 255:  # a very long scan name: keep the reason file legal
