@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,3 +72,24 @@ def publish_dir(staging: Path, final: Path) -> bool:
         raise
     _fsync_dir(final.parent)
     return True
+
+
+def owner_tag() -> str:
+    """host.pid of this process, as written into the names of what it leaves while it works
+    (staging folders, page leases), so another process can tell when their owner is gone."""
+    return f"{socket.gethostname().replace('.', '-')}.{os.getpid()}"
+
+
+def owner_gone(tag: str) -> bool:
+    """True when `tag` (host.pid) names a process of this host that no longer runs. A process
+    of another host is never taken for gone: its entries age out instead."""
+    host, _, pid = tag.partition(".")
+    if host != socket.gethostname().replace(".", "-"):
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (ValueError, PermissionError):
+        return False
+    return False

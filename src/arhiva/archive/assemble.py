@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pikepdf
@@ -140,7 +139,4 @@ def archive_document(
     except BaseException:
         writer.discard()
         raise
-    # The prepared pages and Tesseract's outputs have served their purpose.
-    for p in pages:
-        shutil.rmtree(Path(p.page.image_path).parent, ignore_errors=True)
     return record

@@ -13,9 +13,7 @@ documents/ is always complete.
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -35,11 +33,6 @@ OCR_NAME = "ocr.json"
 CHECKSUMS_NAME = "checksums.sha256"
 
 _PAGES = TypeAdapter(tuple[PageRecord, ...])
-
-
-def _owner() -> str:
-    """host.pid of this process, as written into its staging folders' names."""
-    return f"{socket.gethostname().replace('.', '-')}.{os.getpid()}"
 
 
 def documents_dir(archive: Path) -> Path:
@@ -67,7 +60,9 @@ class PackageWriter:
         self.document_id = document_id
         staging_root = archive / ".staging"
         staging_root.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(tempfile.mkdtemp(prefix=f"{document_id[:16]}.{_owner()}.", dir=staging_root))
+        self.staging = Path(
+            tempfile.mkdtemp(prefix=f"{document_id[:16]}.{atomic.owner_tag()}.", dir=staging_root)
+        )
 
     @property
     def pdf_path(self) -> Path:
@@ -169,17 +164,9 @@ def relative_pdf_path(document_id: str) -> str:
 
 
 def _owner_gone(name: str) -> bool:
-    """True when a staging folder's name says it belongs to a process of this host that is gone."""
+    """True when a staging folder's name (<id>.<host>.<pid>.<random>) says its process is gone."""
     parts = name.split(".")
-    if len(parts) < 4 or parts[1] != socket.gethostname().replace(".", "-"):
-        return False
-    try:
-        os.kill(int(parts[2]), 0)
-    except ProcessLookupError:
-        return True
-    except (ValueError, PermissionError):
-        return False
-    return False
+    return len(parts) >= 4 and atomic.owner_gone(f"{parts[1]}.{parts[2]}")
 
 
 def clean_stale(archive: Path, max_age_s: float = 7 * 24 * 3600) -> int:

@@ -22,7 +22,7 @@ from arhiva.flows.artifacts import ProgressArtifact, publish_report
 from arhiva.flows.ledger import BatchLedger, failure_place, stop_on
 from arhiva.indexing.base import SearchIndex
 from arhiva.ingest.names import batch_name, check_label
-from arhiva.ocr.page import discard_work
+from arhiva.ocr.pagework import PageWork
 from arhiva.schemas.models import (
     AccessLevel,
     ArchivedDocument,
@@ -99,6 +99,7 @@ class _BatchRun:
         self.index_location = index_location
         self.settings = settings
         self.ledger = BatchLedger(plan, archive, settings.qa_min_confidence)
+        self.pages = PageWork(work_dir(archive), settings, plan.documents)
         self.log = get_run_logger()
         self.index: SearchIndex | None = None
         self.index_down = ""
@@ -154,7 +155,7 @@ class _BatchRun:
             present = False
         if not present:
             self.index_document(archived)
-        discard_work(work_dir(self.archive), doc.pages, self.settings)
+        self.pages.release(doc, archived=True)  # what an earlier run left of its pages goes
         self.ledger.already_archived(archived)
         self.log.info("%s is already archived as %s", doc.name, doc.document_id)
         return True
@@ -171,6 +172,7 @@ class _BatchRun:
         work = work_dir(self.archive)
         inflight: deque[tuple[DocumentPlan, PageFutures]] = deque()
         for doc in todo:
+            self.pages.hold(doc)
             futures: PageFutures = []
             for number, ref in enumerate(doc.pages, start=1):
                 ocred = tasks.process_page.submit(
@@ -199,6 +201,7 @@ class _BatchRun:
                 failure = (0, exc)
             else:
                 self.ledger.archived(archived, pages)
+                self.pages.release(doc, archived=True)
                 self.index_document(archived)
                 return
         if is_archived(self.archive, doc.document_id):
@@ -210,10 +213,12 @@ class _BatchRun:
                 failure = (0, exc)
             else:
                 self.log.info("%s was archived meanwhile by another run", doc.name)
+                self.pages.release(doc, archived=True)
                 return
         self._fail(doc, failure)
 
     def _fail(self, doc: DocumentPlan, failure: tuple[int, BaseException]) -> None:
+        self.pages.release(doc, archived=False)  # kept for a re-run once the cause is fixed
         number, exc = failure
         self.log.error("%s could not be archived: %s%s", doc.name, failure_place(doc, number), exc)
         for record in self.ledger.failed(doc, number, exc):

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import threading
-from collections.abc import Iterable
 from pathlib import Path
 
 import cv2
@@ -166,12 +164,3 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
     )
     atomic.write_text(done, recognised.model_dump_json())
     return recognised
-
-
-def discard_work(work: Path, refs: Iterable[PageRef], settings: Settings) -> None:
-    """Remove the work folders of pages whose document is archived (a run killed between
-    publishing a document and cleaning up leaves them behind)."""
-    for ref in refs:
-        folder = page_dir(work, ref, settings)
-        if folder.exists():
-            shutil.rmtree(folder, ignore_errors=True)
