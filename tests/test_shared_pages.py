@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from arhiva.archive.package import iter_document_ids, load_document
+from arhiva.indexing.sqlite import SqliteIndex
 
 from .inputs import page, save_png
 
@@ -51,3 +52,17 @@ def test_documents_sharing_a_page_in_one_batch_and_across_two_at_once(tmp_path: 
     assert names == ["dosar-a", "dosar-b", "dosar-c", "dosar-d"]
     assert all(len(load_document(archive, d).sources) == 2 for d in iter_document_ids(archive))
     assert not [p for p in (archive / ".work").rglob("*") if p.is_file()], "page work left behind"
+
+    # Every file 0600 and folder 0700, the index with the text of every level included.
+    assert (archive / "index.sqlite").stat().st_mode & 0o777 == 0o600
+    opened = [p for p in [archive, *archive.rglob("*")] if p.stat().st_mode & 0o077]
+    assert not opened, [f"{p}: {p.stat().st_mode & 0o777:o}" for p in opened]
+
+
+def test_an_index_open_to_others_is_closed_to_them(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    SqliteIndex(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)  # made by an older arhiva
+    SqliteIndex(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -144,3 +144,23 @@ def test_one_poisoned_package_is_named_and_the_rest_goes_on(archive: Path) -> No
     flat = " ".join(out.split())
     assert code == 3 and "Traceback" not in out, out
     assert "1 already archived" in flat and "1 files quarantined" in flat and where in flat
+
+
+def test_every_command_takes_folders_relative_to_where_the_operator_stands(
+    archive: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    elsewhere = archive.parent / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    doc_id = sorted(iter_document_ids(archive))[0]
+    for args, code, words in [
+        (["ingest", "../lot", "--archive", "../arhiva"], 0, "2 already archived"),
+        (["search", "autorizatie", "--archive", "../arhiva"], 0, "Autorizație"),
+        (["show", doc_id[:8], "--archive", "../arhiva"], 0, "Audit trail"),
+        (["reindex", "--archive", "../arhiva"], 0, "Reindexed 2 documents"),
+        (["verify", "--archive", "../arhiva", "--no-pdfa"], 0, "0 problems"),
+        (["doctor", "--archive", "../arhiva"], None, "Tesseract"),
+    ]:
+        got, out = _cli(*args)
+        assert (code is None or got == code) and words in " ".join(out.split()), (args, out)
+    assert not (elsewhere / "arhiva").exists() and not list(elsewhere.iterdir())

@@ -159,9 +159,10 @@ def ingest(
 
     from arhiva.flows import progress
     from arhiva.flows.ingest import run_ingest
+    from arhiva.ingest.names import batch_name
 
     bar = terminal.progress_bar()
-    progress.set_listener(terminal.BarListener(bar, batch or src.name))
+    progress.set_listener(terminal.BarListener(bar, batch_name(batch, src.name)))
     try:
         with bar:
             report = run_ingest(
@@ -492,4 +493,7 @@ app.add_typer(api_commands.keys_app, name="keys")
 
 
 def main() -> None:
+    # What arhiva writes (packages, the index with the text of every level, quarantine copies,
+    # logs) is for its own user alone: files 0600, folders 0700, as the packages' staging folders.
+    os.umask(0o077)
     stopping.run(app, err_console.print)

@@ -8,6 +8,7 @@ from the original text, diacritics kept.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections import Counter
@@ -152,6 +153,16 @@ def _statements(script: str) -> list[str]:
     return out
 
 
+def _owner_only(path: Path) -> None:
+    """The index holds the text of every access level: created 0600, and an older one opened to
+    others is closed to them (SQLite gives its -wal and -shm files the database's mode)."""
+    if not path.exists():
+        path.touch(mode=0o600)
+    elif path.stat().st_mode & 0o077:
+        with contextlib.suppress(PermissionError):
+            path.chmod(0o600)
+
+
 class SqliteIndex:
     """SearchIndex on SQLite FTS5. Safe to share between threads of one process."""
 
@@ -162,6 +173,7 @@ class SqliteIndex:
         # A search counts documents over at most count_limit + 1 matching pages (see search()).
         self.count_limit = count_limit
         path.parent.mkdir(parents=True, exist_ok=True)
+        _owner_only(path)
         self._lock = threading.Lock()
         with self._failures("opening it"):
             self._db = sqlite3.connect(path, timeout=60, check_same_thread=False, isolation_level=None)
