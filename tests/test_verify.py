@@ -164,3 +164,63 @@ def test_every_command_takes_folders_relative_to_where_the_operator_stands(
         got, out = _cli(*args)
         assert (code is None or got == code) and words in " ".join(out.split()), (args, out)
     assert not (elsewhere / "arhiva").exists() and not list(elsewhere.iterdir())
+
+
+def test_an_access_level_changes_only_on_purpose_and_on_the_record(archive: Path) -> None:
+    import json
+
+    from arhiva.archive.events import read_events
+    from arhiva.archive.package import load_document
+    from arhiva.checksum import sha256_file
+    from arhiva.schemas.models import AccessLevel
+    from arhiva.schemas.search import SearchFilters, SearchRequest
+
+    lot = archive.parent / "lot"
+    doc_id = next(d for d in iter_document_ids(archive) if load_document(archive, d).name == "document-001")
+    word = max((lot / "document-001" / "pagina-1.gt.txt").read_text(encoding="utf-8").split(), key=len)
+
+    def public_hits() -> set[str]:
+        index = SqliteIndex.in_archive(archive)
+        try:
+            request = SearchRequest(query=word, filters=SearchFilters(access_level=(AccessLevel.public,)))
+            return {h.document_id for h in index.search(request).hits}
+        finally:
+            index.close()
+
+    pkg = package_dir(archive, doc_id)
+    pdf_before = sha256_file(pkg / "document.pdf")
+    assert (
+        load_document(archive, doc_id).access_level is AccessLevel.restricted and doc_id not in public_hits()
+    )
+
+    # Re-ingesting with another --access does not change it, and says so.
+    code, out = _cli("ingest", str(lot), "--archive", str(archive), "--access", "public")
+    flat = " ".join(out.split())
+    assert code == 0 and "archived as restricted, and kept so (not public)" in flat, out
+    assert (
+        load_document(archive, doc_id).access_level is AccessLevel.restricted and doc_id not in public_hits()
+    )
+
+    # `arhiva access set`: metadata.json, the index and the audit trail in one step.
+    code, out = _cli(
+        "access", "set", doc_id[:8], "public", "--archive", str(archive), "--reason", "decizia 12/2026"
+    )
+    assert code == 0 and "access level restricted → public" in " ".join(out.split()), out
+    assert load_document(archive, doc_id).access_level is AccessLevel.public
+    assert load_document(archive, doc_id).metadata.access_level is AccessLevel.public
+    assert doc_id in public_hits()
+    last = [e for e in read_events(pkg) if e.event == "access_changed"][-1]
+    assert last.event == "access_changed" and last.detail == "restricted → public: decizia 12/2026"
+    assert "access set, by " in last.agent
+    assert sha256_file(pkg / "document.pdf") == pdf_before  # the PDF/A is not rewritten
+    assert _cli("verify", "--archive", str(archive), "--no-pdfa")[0] == 0  # checksums rewritten with it
+
+    # A manifest's access_level on re-ingest changes it too.
+    (lot / "document-001" / "manifest.csv").write_text(
+        "file,access_level\npagina-1.png,internal\n", encoding="utf-8"
+    )
+    code, out = _cli("ingest", str(lot), "--archive", str(archive))
+    assert code == 0 and "access level public → internal, as its manifest says" in " ".join(out.split()), out
+    assert load_document(archive, doc_id).access_level is AccessLevel.internal and doc_id not in public_hits()
+    assert [e.event for e in read_events(pkg)].count("access_changed") == 2
+    assert json.loads((pkg / "metadata.json").read_text())["access_level"] == "internal"

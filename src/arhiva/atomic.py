@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import os
 import shutil
 import socket
@@ -93,3 +95,27 @@ def owner_gone(tag: str) -> bool:
     except (ValueError, PermissionError):
         return False
     return False
+
+
+_RENAME_EXCHANGE = 2  # linux/fs.h
+
+
+def exchange_dirs(a: Path, b: Path) -> None:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE): a reader sees one or the
+    other, never neither. Where the filesystem cannot (NFS, another OS), two renames, with a
+    moment in which `a`'s path is missing."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is not None:
+        at_fdcwd = -100
+        if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+            _fsync_dir(a.parent)
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), str(a))
+    parked = b.with_name(b.name + ".swap")
+    os.rename(a, parked)
+    os.rename(b, a)
+    os.rename(parked, b)
+    _fsync_dir(a.parent)

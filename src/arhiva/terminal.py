@@ -102,6 +102,8 @@ def print_report(report: BatchReport) -> None:
         console.print(q)
     for h in report.held_back:
         console.print(Text(f"held back: {h}", style="yellow"), soft_wrap=True)
+    for n in report.notes:
+        console.print(Text(f"note: {n}"), soft_wrap=True)
     for e in report.index_errors:
         console.print(Text(f"archived but not indexed: {e}", style="red"), soft_wrap=True)
     if report.index_errors:

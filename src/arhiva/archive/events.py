@@ -26,6 +26,7 @@ class EventType(StrEnum):
     indexed = "indexed"
     reindexed = "reindexed"
     verified = "verified"
+    access_changed = "access_changed"
 
 
 class Outcome(StrEnum):
@@ -60,7 +61,7 @@ def event(
 def append_events(package: Path, *events: Event) -> None:
     """Append under an exclusive lock, so concurrent writers never interleave lines."""
     lines = "".join(e.model_dump_json() + "\n" for e in events).encode("utf-8")
-    fd = os.open(package / EVENTS_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = os.open(package / EVENTS_NAME, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         os.write(fd, lines)

@@ -58,11 +58,7 @@ class PackageWriter:
     def __init__(self, archive: Path, document_id: str) -> None:
         self.archive = archive
         self.document_id = document_id
-        staging_root = archive / ".staging"
-        staging_root.mkdir(parents=True, exist_ok=True)
-        self.staging = Path(
-            tempfile.mkdtemp(prefix=f"{document_id[:16]}.{atomic.owner_tag()}.", dir=staging_root)
-        )
+        self.staging = staging_dir(archive, document_id)
 
     @property
     def pdf_path(self) -> Path:
@@ -83,13 +79,7 @@ class PackageWriter:
 
         Returns False when the same document was published meanwhile (by a concurrent run).
         """
-        (self.staging / METADATA_NAME).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        lines = [
-            f"{sha256_file(f)}  {f.name}\n"
-            for f in sorted(self.staging.iterdir())
-            if f.is_file() and f.name != EVENTS_NAME
-        ]
-        (self.staging / CHECKSUMS_NAME).write_text("".join(lines), encoding="utf-8")
+        write_record(self.staging, record)
         return atomic.publish_dir(self.staging, package_dir(self.archive, self.document_id))
 
     def discard(self) -> None:
@@ -116,6 +106,25 @@ def _invalid(document_id: str, name: str, exc: ValidationError) -> PackageError:
 
 def _rel(document_id: str) -> str:
     return f"documents/{document_id[:2]}/{document_id}"
+
+
+def write_record(folder: Path, record: ArchivedDocument) -> None:
+    """Write a package's metadata.json, then its checksums.sha256 over every file but the
+    audit trail (which only grows)."""
+    (folder / METADATA_NAME).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    lines = [
+        f"{sha256_file(f)}  {f.name}\n"
+        for f in sorted(folder.iterdir())
+        if f.is_file() and f.name != EVENTS_NAME
+    ]
+    (folder / CHECKSUMS_NAME).write_text("".join(lines), encoding="utf-8")
+
+
+def staging_dir(archive: Path, document_id: str) -> Path:
+    """A new folder to write a package in, named for its owner (see clean_stale)."""
+    root = archive / ".staging"
+    root.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"{document_id[:16]}.{atomic.owner_tag()}.", dir=root))
 
 
 def load_document(archive: Path, document_id: str) -> ArchivedDocument:

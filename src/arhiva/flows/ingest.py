@@ -14,6 +14,8 @@ from prefect.logging import get_run_logger
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 from prefect.utilities.annotations import quote
 
+from arhiva import __version__
+from arhiva.archive.access import set_access
 from arhiva.archive.package import clean_stale, is_archived, load_document, work_dir
 from arhiva.config import Settings
 from arhiva.errors import ArhivaError, PackageError
@@ -149,16 +151,33 @@ class _BatchRun:
         except PackageError as exc:  # the files are set aside; the package is verify's to name
             self._fail(doc, (0, exc))
             return True
+        before = archived.access_level
+        if (wanted := doc.metadata.access_level) is not None and wanted is not before:
+            archived = self._set_access(archived, wanted)
         try:
             present = self.index is not None and self.index.has_document(doc.document_id)
         except ArhivaError:
             present = False
-        if not present:
+        if not present or archived.access_level is not before:
             self.index_document(archived)
         self.pages.release(doc, archived=True)  # what an earlier run left of its pages goes
-        self.ledger.already_archived(archived)
+        if archived.access_level is not before:
+            self.ledger.access_changed(archived, before)
+        else:
+            self.ledger.already_archived(archived, doc)
         self.log.info("%s is already archived as %s", doc.name, doc.document_id)
         return True
+
+    def _set_access(self, doc: ArchivedDocument, level: AccessLevel) -> ArchivedDocument:
+        """The level a manifest gives an archived document, set on purpose (and on the record)."""
+        agent = f"arhiva {__version__} ingest, manifest of batch {self.plan.batch}"
+        try:
+            return set_access(self.archive, doc.document_id, level, agent, "")
+        except Exception as exc:
+            stop_on(exc, self.archive)
+            self.log.error("%s: the access level could not be changed: %s", doc.name, exc)
+            self.ledger.notes.append(f"{doc.name}: the access level could not be changed to {level}: {exc}")
+            return doc
 
     def in_flight(
         self, todo: list[DocumentPlan], listeners: list[progress.ProgressListener]

@@ -16,6 +16,7 @@ from arhiva.errors import DiskFullError, MissingDependencyError, disk_full_in, q
 from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.models import (
     LOW_CONFIDENCE,
+    AccessLevel,
     ArchivedDocument,
     BatchPlan,
     BatchReport,
@@ -48,6 +49,7 @@ class BatchLedger:
         self.documents: list[DocumentSummary] = []
         self.quarantined: list[QuarantineRecord] = list(plan.quarantined)
         self.index_errors: list[str] = []
+        self.notes: list[str] = []
         self.low_confidence: list[LowConfidencePage] = []
         self.pages_ocred = 0
 
@@ -70,8 +72,18 @@ class BatchLedger:
             if (reason := _qa_reason(p, self.qa_min_confidence))
         )
 
-    def already_archived(self, doc: ArchivedDocument) -> None:
+    def already_archived(self, doc: ArchivedDocument, planned: DocumentPlan | None = None) -> None:
+        """`planned`: this run's plan of the document, when its access level may differ."""
         self.documents.append(_summary(doc, DocumentOutcome.already_archived))
+        if planned is not None and planned.access_level is not doc.access_level:
+            self.notes.append(
+                f"{doc.name}: archived as {doc.access_level}, and kept so (not {planned.access_level}): an "
+                "archived document's level changes only with its manifest's access_level or `arhiva access set`"
+            )
+
+    def access_changed(self, doc: ArchivedDocument, before: AccessLevel) -> None:
+        self.documents.append(_summary(doc, DocumentOutcome.already_archived))
+        self.notes.append(f"{doc.name}: access level {before} → {doc.access_level}, as its manifest says")
 
     def failed(self, plan: DocumentPlan, page: int, exc: BaseException) -> list[QuarantineRecord]:
         """The document could not be archived because of `exc`, on `page` (0: while assembling
@@ -120,6 +132,7 @@ class BatchLedger:
             ignored=self.plan.ignored,
             held_back=self.plan.held_back,
             index_errors=tuple(self.index_errors),
+            notes=tuple(self.notes),
             index=index,
             low_confidence=tuple(self.low_confidence),
             pages_ocred=self.pages_ocred,

@@ -379,6 +379,9 @@ class BatchReport(_Model):
     ignored: tuple[str, ...]
     held_back: tuple[str, ...]
     index_errors: tuple[str, ...] = Field(description="Documents archived but not indexed, with why.")
+    notes: tuple[str, ...] = Field(
+        (), description="Already archived documents whose access level was changed or kept."
+    )
     index: str = Field(description="The index backend used.")
     low_confidence: tuple[LowConfidencePage, ...] = Field(
         description="Pages below the QA confidence threshold."
