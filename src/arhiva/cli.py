@@ -17,7 +17,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from arhiva import __version__, access_commands, stopping, terminal
+from arhiva import __version__, commands, stopping, terminal
 from arhiva.api import commands as api_commands
 from arhiva.errors import ArhivaError, ExitCode, UsageError
 from arhiva.options import (
@@ -490,7 +490,8 @@ def doctor(
 
 app.command()(api_commands.api)
 app.add_typer(api_commands.keys_app, name="keys")
-app.add_typer(access_commands.access_app, name="access")
+app.add_typer(commands.access_app, name="access")
+app.command()(commands.separators)
 
 
 def main() -> None:

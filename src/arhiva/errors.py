@@ -66,7 +66,10 @@ class InputFileError(ArhivaError):
 
 
 class ManifestError(ArhivaError):
-    """A sidecar manifest is invalid. The message names the file, row and field."""
+    """A sidecar manifest (or a separator sheet's code) is invalid. The message names the file,
+    row and field."""
+
+    reason = QuarantineReason.bad_manifest
 
     def __init__(self, manifest: str, problems: list[str]) -> None:
         self.manifest = manifest

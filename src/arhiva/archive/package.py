@@ -13,6 +13,7 @@ documents/ is always complete.
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
@@ -201,3 +202,24 @@ def clean_stale(archive: Path, max_age_s: float = 7 * 24 * 3600) -> int:
                     shutil.rmtree(child, ignore_errors=True)
                     removed += 1
     return removed
+
+
+def _split_path(archive: Path, stack_id: str) -> Path:
+    return archive / "splits" / stack_id[:2] / f"{stack_id}.json"
+
+
+def record_split(archive: Path, stack_id: str, document_ids: list[str]) -> None:
+    """Remember what documents a stack (a file or folder planned as one document) was split into
+    at its separator sheets, so that ingesting it again finds them archived without reading it."""
+    atomic.write_text(
+        _split_path(archive, stack_id), json.dumps({"stack": stack_id, "documents": document_ids}) + "\n"
+    )
+
+
+def split_of(archive: Path, stack_id: str) -> list[str] | None:
+    """The documents a stack was split into, when it was."""
+    path = _split_path(archive, stack_id)
+    try:
+        return [str(d) for d in json.loads(path.read_bytes())["documents"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -16,7 +16,7 @@ from prefect.utilities.annotations import quote
 
 from arhiva import __version__
 from arhiva.archive.access import set_access
-from arhiva.archive.package import clean_stale, is_archived, load_document, work_dir
+from arhiva.archive.package import clean_stale, is_archived, load_document, record_split, split_of, work_dir
 from arhiva.config import Settings
 from arhiva.errors import ArhivaError, PackageError
 from arhiva.flows import progress, tasks
@@ -24,6 +24,7 @@ from arhiva.flows.artifacts import ProgressArtifact, publish_report
 from arhiva.flows.ledger import BatchLedger, failure_place, stop_on
 from arhiva.indexing.base import SearchIndex
 from arhiva.ingest.names import batch_name, check_label
+from arhiva.ingest.stacks import Part, split_stack
 from arhiva.ocr.pagework import PageWork
 from arhiva.schemas.models import (
     AccessLevel,
@@ -34,8 +35,9 @@ from arhiva.schemas.models import (
     OcrPage,
     QuarantineRecord,
 )
+from arhiva.schemas.separator import SeparatorPage
 
-PageFutures = list[PrefectFuture[OcrPage]]
+PageFutures = list[PrefectFuture[OcrPage | SeparatorPage]]
 
 
 @flow(name="arhiva-ingest", flow_run_name="{batch}", validate_parameters=False)
@@ -142,30 +144,47 @@ class _BatchRun:
             self.ledger.refresh_failed(exc)
 
     def skip_if_archived(self, doc: DocumentPlan) -> bool:
-        """True when an earlier run archived the document: it is indexed if the index lacks it,
-        and what that run left in the work folder goes."""
-        if not is_archived(self.archive, doc.document_id):
+        """True when an earlier run archived the document (or every document its separator
+        sheets split it into): indexed if the index lacks it, and what that run left of its
+        pages in the work folder goes."""
+        parts = split_of(self.archive, doc.document_id)
+        if parts is not None and all(is_archived(self.archive, d) for d in parts):
+            for part in parts:
+                self._already(part, None)
+        elif is_archived(self.archive, doc.document_id):
+            if not self._already(doc.document_id, doc):
+                self.pages.release(doc, archived=False)
+                return True
+        else:
             return False
+        self.pages.release(doc, archived=True)
+        return True
+
+    def _already(self, document_id: str, planned: DocumentPlan | None) -> bool:
+        """An archived document met again: its level changed if its manifest says so, indexed if
+        the index lacks it. False (and its files set aside) when its package cannot be read."""
         try:
-            archived = load_document(self.archive, doc.document_id)
+            archived = load_document(self.archive, document_id)
         except PackageError as exc:  # the files are set aside; the package is verify's to name
-            self._fail(doc, (0, exc))
-            return True
+            if planned is not None:
+                self._fail(planned, (0, exc))
+            else:
+                self.ledger.notes.append(str(exc))
+            return False
         before = archived.access_level
-        if (wanted := doc.metadata.access_level) is not None and wanted is not before:
+        if planned is not None and (wanted := planned.metadata.access_level) not in (None, before):
             archived = self._set_access(archived, wanted)
         try:
-            present = self.index is not None and self.index.has_document(doc.document_id)
+            present = self.index is not None and self.index.has_document(document_id)
         except ArhivaError:
             present = False
         if not present or archived.access_level is not before:
             self.index_document(archived)
-        self.pages.release(doc, archived=True)  # what an earlier run left of its pages goes
         if archived.access_level is not before:
             self.ledger.access_changed(archived, before)
         else:
-            self.ledger.already_archived(archived, doc)
-        self.log.info("%s is already archived as %s", doc.name, doc.document_id)
+            self.ledger.already_archived(archived, planned)
+        self.log.info("%s is already archived as %s", archived.name, document_id)
         return True
 
     def _set_access(self, doc: ArchivedDocument, level: AccessLevel) -> ArchivedDocument:
@@ -207,45 +226,63 @@ class _BatchRun:
             yield inflight.popleft()
 
     def complete(self, doc: DocumentPlan, futures: PageFutures) -> None:
-        """Archive and index a document once its pages are OCRed, or quarantine its files."""
-        pages, failure = self._collect(futures)
-        if failure is None:
-            try:
-                # quote(): Prefect would otherwise walk every word box of every page looking for futures.
-                archived = tasks.build_package(
-                    self.archive, self.plan.batch, quote(doc), quote(pages), self.engine, self.settings
-                )
-            except Exception as exc:
-                stop_on(exc, self.archive)
-                failure = (0, exc)
-            else:
-                self.ledger.archived(archived, pages)
-                self.pages.release(doc, archived=True)
-                self.index_document(archived)
-                return
-        if is_archived(self.archive, doc.document_id):
-            # Another run on the same folder published it first (and may have cleaned the
-            # work folders this run was using): nothing is wrong with the document.
-            try:
-                self.ledger.already_archived(load_document(self.archive, doc.document_id))
-            except PackageError as exc:
-                failure = (0, exc)
-            else:
-                self.log.info("%s was archived meanwhile by another run", doc.name)
-                self.pages.release(doc, archived=True)
-                return
-        self._fail(doc, failure)
+        """Archive and index a document once its pages are OCRed (each document of it, when
+        separator sheets split it), or quarantine its files."""
+        results, failure = self._collect(futures)
+        if failure is not None:
+            done = self._archived_meanwhile(doc)
+            if not done:
+                self._fail(doc, failure)
+        else:
+            parts = split_stack(doc, results)
+            done = all([self._archive(part) for part in parts])
+            if parts[0].plan is not doc:
+                record_split(self.archive, doc.document_id, [p.plan.document_id for p in parts])
+        self.pages.release(doc, archived=done)  # kept for a re-run once the cause is fixed
+
+    def _archive(self, part: Part) -> bool:
+        if part.error is not None:
+            self._fail(part.plan, (0, part.error))
+            return False
+        if is_archived(self.archive, part.plan.document_id):  # a stack met again, split the same way
+            return self._already(part.plan.document_id, part.plan)
+        try:
+            # quote(): Prefect would otherwise walk every word box of every page looking for futures.
+            archived = tasks.build_package(
+                self.archive, self.plan.batch, quote(part.plan), quote(part.pages), self.engine, self.settings
+            )
+        except Exception as exc:
+            stop_on(exc, self.archive)
+            if self._archived_meanwhile(part.plan):
+                return True
+            self._fail(part.plan, (0, exc))
+            return False
+        self.ledger.archived(archived, part.pages)
+        self.index_document(archived)
+        return True
+
+    def _archived_meanwhile(self, doc: DocumentPlan) -> bool:
+        """Another run on the same folder published the document first: nothing is wrong with it."""
+        if not is_archived(self.archive, doc.document_id):
+            return False
+        try:
+            self.ledger.already_archived(load_document(self.archive, doc.document_id))
+        except PackageError:
+            return False
+        self.log.info("%s was archived meanwhile by another run", doc.name)
+        return True
 
     def _fail(self, doc: DocumentPlan, failure: tuple[int, BaseException]) -> None:
-        self.pages.release(doc, archived=False)  # kept for a re-run once the cause is fixed
         number, exc = failure
         self.log.error("%s could not be archived: %s%s", doc.name, failure_place(doc, number), exc)
         for record in self.ledger.failed(doc, number, exc):
             self.set_aside(record)
 
-    def _collect(self, futures: PageFutures) -> tuple[list[OcrPage], tuple[int, BaseException] | None]:
-        """The OCRed pages, and the first page that failed (its number and why), if one did."""
-        pages: list[OcrPage] = []
+    def _collect(
+        self, futures: PageFutures
+    ) -> tuple[list[OcrPage | SeparatorPage], tuple[int, BaseException] | None]:
+        """The pages as read, and the first page that failed (its number and why), if one did."""
+        pages: list[OcrPage | SeparatorPage] = []
         failure: tuple[int, BaseException] | None = None
         for number, ocred in enumerate(futures, start=1):
             try:
@@ -254,7 +291,8 @@ class _BatchRun:
                 stop_on(exc, self.archive)
                 failure = failure or (number, exc)
             else:
-                self.ledger.page_done(page)
+                if isinstance(page, OcrPage):
+                    self.ledger.page_done(page)
                 pages.append(page)
         return pages, failure
 

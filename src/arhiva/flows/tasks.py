@@ -29,6 +29,7 @@ from arhiva.schemas.models import (
     PageRef,
     QuarantineRecord,
 )
+from arhiva.schemas.separator import SeparatorPage
 
 _COMMON = {"cache_policy": NO_CACHE, "persist_result": False}
 
@@ -79,9 +80,15 @@ def process_page(
     number: int,
     work: Path,
     settings: Settings,
-) -> OcrPage:
-    """One page from its scan to its one-page PDF: straightened, then OCRed once."""
+) -> OcrPage | SeparatorPage:
+    """One page from its scan to its one-page PDF: straightened, then OCRed once. A separator
+    sheet is only recognised as one."""
     result = ocr_stage.process(source_root, ref, number, work, settings)
+    if isinstance(result, SeparatorPage):
+        get_run_logger().info(
+            "%s page %d (%s): a separator sheet (%s)", name, number, ref.source, result.payload
+        )
+        return result
     page = result.page
     get_run_logger().info(
         "%s page %d (%s): rotated %d° (%s), deskewed %.2f°; %d words, mean confidence %.1f",

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import re
+import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 
 from arhiva.errors import ManifestError
 from arhiva.schemas.manifest import CSV_ONLY_COLUMNS, Manifest, ManifestDocument, metadata_fields
+from arhiva.schemas.models import DocumentMetadata
 
 _RO_DATE = re.compile(r"^\s*(\d{1,2})\.(\d{1,2})\.(\d{4})\s*$")
 
@@ -189,3 +191,30 @@ def _check_files(name: str, entries: tuple[ManifestEntry, ...]) -> None:
             seen.setdefault(f, entry.where)
     if problems:
         raise ManifestError(name, problems)
+
+
+def separator_sheet(payload: str, where: str) -> DocumentMetadata:
+    """The record sheet a separator's code carries (`ARHIVA-SEP?field=value&…`, the manifest's
+    field names, keywords separated by ';'), validated as a manifest's is. Raises ManifestError
+    naming the field; `where` says which separator (e.g. 'separator on page 12 of lot.tif')."""
+    _, _, query = payload.partition("?")
+    data: dict[str, Any] = {}
+    problems: list[str] = []
+    for field, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
+        if field in data:
+            problems.append(f"field '{field}': given twice")
+        elif value.strip():
+            data[field] = (
+                tuple(k.strip() for k in value.split(";") if k.strip())
+                if field == "keywords"
+                else value.strip()
+            )
+    if "issue_date" in data:
+        data["issue_date"] = _normalise_date(data["issue_date"])
+    try:
+        sheet = DocumentMetadata.model_validate(data)
+    except ValidationError as exc:
+        problems += ["field '{}': {}".format(*_describe(err)) for err in exc.errors()]
+    if problems:
+        raise ManifestError(where, problems)
+    return sheet

@@ -23,14 +23,17 @@ from PIL import Image
 from arhiva import atomic
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.ocr import orient
-from arhiva.ocr.decode import load_page
+from arhiva.ocr.barcodes import separator_code
+from arhiva.ocr.decode import LoadedPage, load_page
 from arhiva.ocr.pagepdf import build_page_pdf
 from arhiva.ocr.prepare import Geometry, prepare_page
 from arhiva.ocr.tesseract import ocr_page, read_sample
 from arhiva.schemas.models import OcrPage, PageRef, PreparedPage
+from arhiva.schemas.separator import SeparatorPage
 
 PREPARED = "prepared.json"
 RECOGNISED = "ocr.json"
+SEPARATOR = "separator.json"
 
 
 def page_key(ref: PageRef, settings: Settings) -> str:
@@ -49,18 +52,8 @@ def prepare(source_root: Path, ref: PageRef, number: int, work: Path, settings: 
     return _prepare(source_root, ref, number, work, settings)[0]
 
 
-def _prepare(
-    source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings
-) -> tuple[PreparedPage, Image.Image | None]:
-    """`prepare`, also giving the straightened image when it was made now (None when an earlier
-    run had prepared the page)."""
-    folder = page_dir(work, ref, settings)
-    done = folder / PREPARED
-    if done.is_file():
-        page = PreparedPage.model_validate_json(done.read_bytes())
-        if all(Path(p).is_file() for p in (page.image_path, page.ocr_image_path or page.image_path)):
-            return page.model_copy(update={"number": number}), None
-    loaded = load_page(
+def _load(source_root: Path, ref: PageRef, settings: Settings) -> LoadedPage:
+    return load_page(
         source_root,
         ref,
         settings.default_dpi,
@@ -68,6 +61,32 @@ def _prepare(
         timeout=settings.tesseract_timeout,
         max_pixels=settings.max_image_pixels,
     )
+
+
+def _cached(folder: Path) -> PreparedPage | None:
+    done = folder / PREPARED
+    if done.is_file():
+        page = PreparedPage.model_validate_json(done.read_bytes())
+        if all(Path(p).is_file() for p in (page.image_path, page.ocr_image_path or page.image_path)):
+            return page
+    return None
+
+
+def _prepare(
+    source_root: Path,
+    ref: PageRef,
+    number: int,
+    work: Path,
+    settings: Settings,
+    loaded: LoadedPage | None = None,
+) -> tuple[PreparedPage, Image.Image | None]:
+    """`prepare`, also giving the straightened image when it was made now (None when an earlier
+    run had prepared the page). `loaded`: the page, when the caller has decoded it already."""
+    folder = page_dir(work, ref, settings)
+    if (page := _cached(folder)) is not None:
+        return page.model_copy(update={"number": number}), None
+    loaded = loaded or _load(source_root, ref, settings)
+    done = folder / PREPARED
     image_path = folder / "page.tif"
 
     def orienter(gray: np.ndarray, guess: Geometry) -> Geometry:
@@ -112,9 +131,30 @@ def _prepare(
     return page, image
 
 
-def process(source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings) -> OcrPage:
-    """Prepare and recognise one page."""
-    page, image = _prepare(source_root, ref, number, work, settings)
+def process(
+    source_root: Path, ref: PageRef, number: int, work: Path, settings: Settings
+) -> OcrPage | SeparatorPage:
+    """Prepare and recognise one page; or, when it is a separator sheet, only say so (it is
+    neither straightened nor OCRed: it belongs to no document)."""
+    folder = page_dir(work, ref, settings)
+    marker = folder / SEPARATOR
+    if marker.is_file():
+        return SeparatorPage.model_validate_json(marker.read_bytes()).model_copy(update={"number": number})
+    loaded = None
+    if _cached(folder) is None:  # a page an earlier run prepared was no separator
+        loaded = _load(source_root, ref, settings)
+        gray = np.asarray(loaded.image.convert("L"))
+        if (code := separator_code(gray, loaded.dpi)) is not None:
+            found = SeparatorPage(
+                number=number,
+                source=ref.source,
+                source_sha256=ref.source_sha256,
+                index=ref.index,
+                payload=code,
+            )
+            atomic.write_text(marker, found.model_dump_json())
+            return found
+    page, image = _prepare(source_root, ref, number, work, settings, loaded)
     return recognise(page, settings, image)
 
 

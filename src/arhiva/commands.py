@@ -1,5 +1,6 @@
-"""`arhiva access`: change who may see an archived document, on purpose and on the record
-(mounted by arhiva.cli, whose one error handler turns what they raise into exit codes)."""
+"""`arhiva access` (change who may see an archived document, on purpose and on the record) and
+`arhiva separators` (sheets to put between the documents of a stack). Mounted by arhiva.cli,
+whose one error handler turns what they raise into exit codes."""
 
 from __future__ import annotations
 
@@ -74,3 +75,22 @@ def access_set(
     console.print(
         change_level(archive, resolve_id(archive, document), level, index, reason.strip()), soft_wrap=True
     )
+
+
+def separators(
+    out: Annotated[Path, typer.Option("--out", "-o", help="The PDF to write, e.g. sheets.pdf.")],
+    count: Annotated[int, typer.Option(min=1, max=1000, help="Sheets without fields to make.")] = 10,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--from", help="A manifest (CSV or JSON): one sheet per document, its record sheet in the code."
+        ),
+    ] = None,
+) -> None:
+    """Print separator sheets: put one before each document of a stack, scan the stack as one
+    file or folder, and ingest splits it there (each sheet's fields become the next document's
+    record sheet). The sheets themselves are not archived."""
+    from arhiva.separator_sheets import sheets_from, write_sheets
+
+    made = write_sheets(out, sheets_from(manifest, count))
+    console.print(f"{made} separator sheets written to {out}", soft_wrap=True)

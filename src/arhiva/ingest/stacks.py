@@ -1,0 +1,90 @@
+"""A scanned stack split into documents at its separator sheets.
+
+Every multi-page file and folder of pages may be a stack: once its pages are read, each
+separator sheet (`arhiva.schemas.separator`) ends the document before it and opens the next,
+which takes the record sheet the separator's code carries. Without a separator a stack is the
+one document it was planned as, with the same id. The separator pages belong to no document;
+each is recorded in the audit trail of the document it opens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from arhiva.checksum import document_id
+from arhiva.errors import ManifestError
+from arhiva.ingest.manifest import separator_sheet
+from arhiva.ingest.names import title_from_name
+from arhiva.schemas.models import DocumentMetadata, DocumentPlan, OcrPage
+from arhiva.schemas.separator import SeparatorPage
+
+
+@dataclass(frozen=True)
+class Part:
+    """One document of a stack: its plan and OCRed pages (numbered from 1), or, when its
+    separator's fields are invalid, the error naming them."""
+
+    plan: DocumentPlan
+    pages: list[OcrPage]
+    error: ManifestError | None = None
+
+
+def split_stack(plan: DocumentPlan, results: Sequence[OcrPage | SeparatorPage]) -> list[Part]:
+    """The documents of a stack, in order, from its pages as read (separators among them)."""
+    if not any(isinstance(r, SeparatorPage) for r in results):
+        return [Part(plan, [r for r in results if isinstance(r, OcrPage)])]
+    parts: list[Part] = []
+    pages: list[OcrPage] = []
+    openers: list[SeparatorPage] = []  # the separators since the last document: the last one opens
+    for result in results:
+        if isinstance(result, SeparatorPage):
+            if pages:
+                parts.append(_part(plan, pages, openers))
+                pages, openers = [], []
+            openers.append(result)
+        else:
+            pages.append(result)
+    if pages:
+        parts.append(_part(plan, pages, openers))
+    return parts
+
+
+def _part(plan: DocumentPlan, pages: list[OcrPage], openers: list[SeparatorPage]) -> Part:
+    first, last = pages[0].page.number, pages[-1].page.number
+    name = f"{plan.name} (page {first})" if first == last else f"{plan.name} (pages {first}-{last})"
+    refs = tuple(p.page.ref for p in pages)
+    used = {ref.source for ref in refs}
+    notes = [
+        *(n for n in plan.notes if n.split(": ", 1)[0] in used),
+        *(
+            f"separator sheet on page {s.number} of the stack ({s.source}, page {s.index + 1}, sha256 "
+            f"{s.source_sha256}): {s.payload!r}" + ("" if s is openers[-1] else " (no pages after it)")
+            for s in openers
+        ),
+    ]
+    metadata, access, error = plan.metadata, plan.access_level, None
+    if openers:
+        try:
+            sheet = separator_sheet(openers[-1].payload, f"separator sheet on page {openers[-1].number}")
+        except ManifestError as exc:
+            sheet, error = DocumentMetadata(), exc
+        metadata = DocumentMetadata.model_validate(
+            {**sheet.model_dump(), "title": sheet.title or title_from_name(name) or "untitled"}
+        )
+        access = sheet.access_level or plan.access_level
+    part = DocumentPlan(
+        document_id=document_id(ref.content_key for ref in refs),
+        name=name,
+        collection=plan.collection,
+        metadata=metadata,
+        access_level=access,
+        sources=tuple(s for s in plan.sources if s.path in used),
+        pages=refs,
+        notes=tuple(notes),
+    )
+    numbered = [
+        p.model_copy(update={"page": p.page.model_copy(update={"number": n})})
+        for n, p in enumerate(pages, start=1)
+    ]
+    return Part(part, numbered, error)
