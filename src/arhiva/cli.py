@@ -23,8 +23,10 @@ from arhiva.errors import ArhivaError, ExitCode, UsageError
 from arhiva.options import (
     AccessOpt,
     ArchiveOpt,
+    BlankPagesOpt,
     ClusterOpt,
     CollectionOpt,
+    DuplexOpt,
     IndexOpt,
     LanguagesOpt,
     VerboseOpt,
@@ -94,9 +96,10 @@ def _check_folders(source: Path, archive: Path) -> tuple[Path, Path]:
 
 
 def _run_settings(
-    languages: str | None, workers: int | None, access: str | None, index: str | None, verbose: bool
+    access: str | None, index: str | None, verbose: bool, **given: object
 ) -> tuple[Settings, AccessLevel | None]:
-    """Settings and access level for an ingest; Prefect's environment set before it is imported."""
+    """Settings (those `given` a value override the environment's) and access level for an
+    ingest; Prefect's environment set before it is imported."""
     # Prefect's log lines still reach its API (and the UI); on the terminal the progress bar
     # and the end summary say what happened, unless --verbose asks for the log lines too.
     if not verbose:
@@ -112,13 +115,8 @@ def _run_settings(
     from arhiva.indexing.open import check_location
     from arhiva.schemas.models import AccessLevel
 
-    overrides: dict[str, object] = {}
-    if languages:
-        overrides["languages"] = languages
-    if workers:
-        overrides["workers"] = workers
     try:
-        settings = Settings(**overrides)
+        settings = Settings(**{name: value for name, value in given.items() if value})
         level = AccessLevel(access) if access else None
     except (ValidationError, ValueError) as exc:
         raise UsageError(str(exc)) from exc
@@ -145,6 +143,8 @@ def ingest(
     workers: WorkersOpt = None,
     index: IndexOpt = None,
     cluster: ClusterOpt = None,
+    duplex: DuplexOpt = False,
+    blank_pages: BlankPagesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Archive every document of a scanner folder as PDF/A-2b and index it for search.
@@ -155,7 +155,9 @@ def ingest(
     disk is full, 1 on other errors, 70 on an unexpected error (a bug; the traceback is printed).
     """
     src, arc = _check_folders(source, archive)
-    settings, level = _run_settings(languages, workers, access, index, verbose)
+    settings, level = _run_settings(
+        access, index, verbose, languages=languages, workers=workers, duplex=duplex, blank_pages=blank_pages
+    )
 
     from arhiva.flows import progress
     from arhiva.flows.ingest import run_ingest
@@ -196,6 +198,8 @@ def watch(
     workers: WorkersOpt = None,
     index: IndexOpt = None,
     cluster: ClusterOpt = None,
+    duplex: DuplexOpt = False,
+    blank_pages: BlankPagesOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Watch an inbox and ingest each batch folder once, when it is complete.
@@ -213,7 +217,9 @@ def watch(
     if collection is not None:  # refused now, not at each batch
         check_label(collection, "--collection")
     arc = archive.resolve()
-    settings, level = _run_settings(languages, workers, access, index, verbose)
+    settings, level = _run_settings(
+        access, index, verbose, languages=languages, workers=workers, duplex=duplex, blank_pages=blank_pages
+    )
     from arhiva.flows.ingest import run_ingest
 
     tracker = Inbox(inbox.resolve(), arc, settle=settle)
@@ -429,45 +435,6 @@ def show(
 
 
 @app.command()
-def samples(
-    outdir: Annotated[Path, typer.Argument(help="Folder to write the sample batch into.")],
-    documents: Annotated[int, typer.Option(min=1, max=1000, help="Number of documents.")] = 4,
-    max_pages: Annotated[int, typer.Option(min=1, max=50, help="Most pages per document.")] = 3,
-    size: Annotated[str, typer.Option(help="Paper size: a4, a5 or a6.")] = "a4",
-    skew: Annotated[float, typer.Option(min=0, max=15, help="Largest skew, in degrees either way.")] = 7.0,
-    noise: Annotated[float, typer.Option(min=0, max=60, help="Scanner noise (grey levels, std dev).")] = 6.0,
-    blur: Annotated[float, typer.Option(min=0, max=5, help="Blur (Gaussian sigma, pixels).")] = 0.5,
-    rotate: Annotated[bool, typer.Option(help="Turn some pages by 90, 180 or 270 degrees.")] = True,
-    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same batch.")] = 1,
-    bitonal: Annotated[
-        bool, typer.Option(help="Black-and-white pages (G4 TIFF), as a scanner in bitonal mode writes.")
-    ] = False,
-) -> None:
-    """Generate a batch of realistic Romanian administrative scans at 300 dpi, with ground truth.
-
-    Each page's exact text is written beside it as NAME.gt.txt, which `ingest` skips.
-    """
-    from arhiva.samples.batch import BatchOptions, write_batch
-    from arhiva.samples.render import PAPER_SIZES_MM
-
-    if size not in PAPER_SIZES_MM:
-        raise UsageError(f"unknown paper size {size!r}; use one of {', '.join(PAPER_SIZES_MM)}")
-    opts = BatchOptions(
-        documents=documents,
-        max_pages=max_pages,
-        size=size,
-        max_skew=skew,
-        noise=noise,
-        blur=blur,
-        rotate=rotate,
-        seed=seed,
-        bitonal=bitonal,
-    )
-    pages = write_batch(outdir, opts)
-    console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")
-
-
-@app.command()
 def doctor(
     archive: Annotated[
         Path, typer.Option("--archive", "-a", help="Archive folder to check.", envvar="ARHIVA_ARCHIVE")
@@ -492,6 +459,7 @@ app.command()(api_commands.api)
 app.add_typer(api_commands.keys_app, name="keys")
 app.add_typer(commands.access_app, name="access")
 app.command()(commands.separators)
+app.command()(commands.samples)
 
 
 def main() -> None:

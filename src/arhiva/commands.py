@@ -1,5 +1,6 @@
-"""`arhiva access` (change who may see an archived document, on purpose and on the record) and
-`arhiva separators` (sheets to put between the documents of a stack). Mounted by arhiva.cli,
+"""`arhiva access` (change who may see an archived document, on purpose and on the record),
+`arhiva separators` (sheets to put between the documents of a stack) and `arhiva samples`
+(generated scans with their ground truth). Mounted by arhiva.cli,
 whose one error handler turns what they raise into exit codes."""
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Annotated
 import typer
 
 from arhiva import __version__
-from arhiva.errors import ArhivaError, IndexingError
+from arhiva.errors import ArhivaError, IndexingError, UsageError
 from arhiva.options import ArchiveOpt, IndexOpt
 from arhiva.schemas.models import AccessLevel
 from arhiva.terminal import console
@@ -94,3 +95,41 @@ def separators(
 
     made = write_sheets(out, sheets_from(manifest, count))
     console.print(f"{made} separator sheets written to {out}", soft_wrap=True)
+
+
+def samples(
+    outdir: Annotated[Path, typer.Argument(help="Folder to write the sample batch into.")],
+    documents: Annotated[int, typer.Option(min=1, max=1000, help="Number of documents.")] = 4,
+    max_pages: Annotated[int, typer.Option(min=1, max=50, help="Most pages per document.")] = 3,
+    size: Annotated[str, typer.Option(help="Paper size: a4, a5 or a6.")] = "a4",
+    skew: Annotated[float, typer.Option(min=0, max=15, help="Largest skew, in degrees either way.")] = 7.0,
+    noise: Annotated[float, typer.Option(min=0, max=60, help="Scanner noise (grey levels, std dev).")] = 6.0,
+    blur: Annotated[float, typer.Option(min=0, max=5, help="Blur (Gaussian sigma, pixels).")] = 0.5,
+    rotate: Annotated[bool, typer.Option(help="Turn some pages by 90, 180 or 270 degrees.")] = True,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same batch.")] = 1,
+    bitonal: Annotated[
+        bool, typer.Option(help="Black-and-white pages (G4 TIFF), as a scanner in bitonal mode writes.")
+    ] = False,
+) -> None:
+    """Generate a batch of realistic Romanian administrative scans at 300 dpi, with ground truth.
+
+    Each page's exact text is written beside it as NAME.gt.txt, which `ingest` skips.
+    """
+    from arhiva.samples.batch import BatchOptions, write_batch
+    from arhiva.samples.render import PAPER_SIZES_MM
+
+    if size not in PAPER_SIZES_MM:
+        raise UsageError(f"unknown paper size {size!r}; use one of {', '.join(PAPER_SIZES_MM)}")
+    opts = BatchOptions(
+        documents=documents,
+        max_pages=max_pages,
+        size=size,
+        max_skew=skew,
+        noise=noise,
+        blur=blur,
+        rotate=rotate,
+        seed=seed,
+        bitonal=bitonal,
+    )
+    pages = write_batch(outdir, opts)
+    console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")

@@ -30,6 +30,7 @@ class QuarantineReason(StrEnum):
     empty_pdf = "empty_pdf"
     image_too_large = "image_too_large"
     too_many_pages = "too_many_pages"
+    not_duplex = "not_duplex"  # --duplex, and a stack of an odd number of pages
     symlink_outside_source = "symlink_outside_source"
     link_outside_source = "link_outside_source"  # a hard link whose file has names outside the batch
     bad_name = "bad_name"

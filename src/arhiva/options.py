@@ -47,3 +47,18 @@ IndexOpt = Annotated[
         envvar="ARHIVA_INDEX",
     ),
 ]
+DuplexOpt = Annotated[
+    bool,
+    typer.Option(
+        "--duplex",
+        help="Each stack was scanned in two passes, all fronts then all backs in reverse order: "
+        "collate it into page order (before it is split at separator sheets).",
+    ),
+]
+BlankPagesOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="'keep': blank pages are kept in their document, flagged and not indexed; 'separate': "
+        "a blank page also ends its document (stacks separated by blank sheets) [default: keep].",
+    ),
+]

@@ -29,6 +29,7 @@ def _page_records(pages: list[OcrPage]) -> tuple[PageRecord, ...]:
             orientation=p.page.orientation,
             regions=p.page.regions,
             engine=p.engine,
+            blank=p.blank,
             mean_confidence=p.mean_confidence,
             text=p.text,
             words=p.words,
@@ -111,6 +112,7 @@ def archive_document(
             archived_at=now,
             sources=plan.sources,
             files=writer.files(),
+            blank_pages=tuple(p.page.number for p in pages if p.blank),
         )
         digests = {f.name: f.sha256 for f in record.files}
         me = f"arhiva {__version__} ({PIPELINE_VERSION})"

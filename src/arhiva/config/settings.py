@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -60,6 +60,16 @@ class Settings(BaseSettings):
     )
     max_image_pixels: int = Field(
         200_000_000, gt=0, description="Pages with more pixels are refused as decompression bombs."
+    )
+    blank_pages: Literal["keep", "separate"] = Field(
+        "keep",
+        description="Blank pages are kept and flagged; 'separate': a blank page also ends its document "
+        "(stacks separated by blank sheets).",
+    )
+    duplex: bool = Field(
+        False,
+        description="Stacks were scanned in two passes, all fronts then all backs in reverse order: "
+        "collate them into page order.",
     )
     max_file_pages: int = Field(
         2_000, gt=0, description="A PDF with more pages, or a TIFF with more frames, is refused."

@@ -15,6 +15,7 @@ from arhiva.archive.package import relative_pdf_path
 from arhiva.errors import DiskFullError, MissingDependencyError, disk_full_in, quarantine_reason
 from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.models import (
+    BLANK_PAGE,
     LOW_CONFIDENCE,
     AccessLevel,
     ArchivedDocument,
@@ -160,7 +161,9 @@ def _summary(doc: ArchivedDocument, outcome: DocumentOutcome) -> DocumentSummary
 def _qa_reason(page: OcrPage, qa_min_confidence: float) -> str:
     """Why a page belongs on the QA list; empty when it does not."""
     reasons = []
-    if page.mean_confidence < qa_min_confidence:
+    if page.blank:
+        reasons.append(BLANK_PAGE)
+    elif page.mean_confidence < qa_min_confidence:
         reasons.append(LOW_CONFIDENCE)
     orientation = page.page.orientation
     if orientation is not None and orientation.doubt:

@@ -51,6 +51,7 @@ def discover(
         access_level=access,
         default_access=AccessLevel(settings.default_access),
         limits=Limits(settings.max_image_pixels, settings.max_file_pages, settings.pdf_render_dpi),
+        duplex=settings.duplex,
         max_manifest_bytes=settings.max_manifest_bytes,
     ).plan()
     log = get_run_logger()

@@ -14,6 +14,7 @@ from arhiva.ingest.filetypes import Limits, probe
 from arhiva.ingest.manifest import MAX_MANIFEST_BYTES, ManifestEntry, read_manifest
 from arhiva.ingest.names import name_problem, printable, title_from_name
 from arhiva.ingest.quarantine import quarantine_record
+from arhiva.ingest.stacks import duplex_order
 from arhiva.schemas.manifest import MANIFEST_NAMES
 from arhiva.schemas.models import (
     AccessLevel,
@@ -77,6 +78,7 @@ class Planner:
     access_level: AccessLevel | None = None
     default_access: AccessLevel = AccessLevel.restricted
     limits: Limits = field(default_factory=Limits)
+    duplex: bool = False  # stacks scanned as all fronts, then all backs in reverse order
     max_manifest_bytes: int = MAX_MANIFEST_BYTES
     _notes: dict[str, str] = field(default_factory=dict)
     _names_inside: dict[tuple[int, int], int] = field(default_factory=dict)
@@ -242,11 +244,10 @@ class Planner:
                 continue
             if f.kind is FileKind.image:
                 singles.append(f)
-            else:  # a multi-page file or a PDF is a document of its own
-                yield self._document(f.path, [f], DocumentMetadata())
-        if singles:
-            name = folder.rel or "."
-            yield self._document(name, singles, DocumentMetadata())
+            elif stack := self._stack(f.path, [f]):  # a multi-page file or a PDF is a document of its own
+                yield stack
+        if singles and (stack := self._stack(folder.rel or ".", singles)):
+            yield stack
 
     def _from_manifest(
         self, root: Path, folder: _Folder, entry: ManifestEntry, by_name: dict[str, SourceFile]
@@ -275,6 +276,26 @@ class Planner:
             else (folder.rel or ".") + f" [{meta.title or sources[0].path}]"
         )
         return self._document(name, sources, meta)
+
+    def _stack(self, name: str, sources: list[SourceFile]) -> DocumentPlan | None:
+        """A multi-page file or a folder of pages, in page order (collated, with `duplex`); None
+        when a duplex stack cannot be fronts and backs (its files set aside)."""
+        doc = self._document(name, sources, DocumentMetadata())
+        if not self.duplex:
+            return doc
+        try:
+            pages = tuple(duplex_order(doc.pages))
+        except ValueError as exc:
+            for s in sources:
+                self._quarantine(
+                    s.path,
+                    QuarantineReason.not_duplex,
+                    f"{name}: {exc}; scan it again, or ingest it without --duplex",
+                )
+            return None
+        return doc.model_copy(
+            update={"pages": pages, "document_id": document_id(p.content_key for p in pages)}
+        )
 
     def _document(self, name: str, sources: list[SourceFile], meta: DocumentMetadata) -> DocumentPlan:
         pages = tuple(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from arhiva.checksum import document_id
 from arhiva.errors import ManifestError
@@ -18,6 +19,18 @@ from arhiva.ingest.manifest import separator_sheet
 from arhiva.ingest.names import title_from_name
 from arhiva.schemas.models import DocumentMetadata, DocumentPlan, OcrPage
 from arhiva.schemas.separator import SeparatorPage
+
+T = TypeVar("T")
+
+
+def duplex_order(pages: Sequence[T]) -> list[T]:
+    """A stack scanned in two passes, all fronts then all backs in reverse order (the stack
+    turned over), in page order: front 1, back 1, front 2, back 2, ... Needs an even count."""
+    if len(pages) % 2:
+        raise ValueError(f"{len(pages)} pages: a stack of fronts and backs has an even number")
+    half = len(pages) // 2
+    fronts, backs = pages[:half], pages[half:][::-1]
+    return [page for pair in zip(fronts, backs, strict=True) for page in pair]
 
 
 @dataclass(frozen=True)
@@ -30,9 +43,16 @@ class Part:
     error: ManifestError | None = None
 
 
-def split_stack(plan: DocumentPlan, results: Sequence[OcrPage | SeparatorPage]) -> list[Part]:
-    """The documents of a stack, in order, from its pages as read (separators among them)."""
-    if not any(isinstance(r, SeparatorPage) for r in results):
+def split_stack(
+    plan: DocumentPlan, results: Sequence[OcrPage | SeparatorPage], *, blank_ends: bool = False
+) -> list[Part]:
+    """The documents of a stack, in order, from its pages as read (separators among them).
+    `blank_ends` (--blank-pages separate): a blank page also ends its document, as its last page."""
+
+    def ends(r: OcrPage | SeparatorPage) -> bool:
+        return isinstance(r, SeparatorPage) or (blank_ends and r.blank and r is not results[-1])
+
+    if not any(ends(r) for r in results):
         return [Part(plan, [r for r in results if isinstance(r, OcrPage)])]
     parts: list[Part] = []
     pages: list[OcrPage] = []
@@ -43,8 +63,11 @@ def split_stack(plan: DocumentPlan, results: Sequence[OcrPage | SeparatorPage]) 
                 parts.append(_part(plan, pages, openers))
                 pages, openers = [], []
             openers.append(result)
-        else:
-            pages.append(result)
+            continue
+        pages.append(result)
+        if ends(result):
+            parts.append(_part(plan, pages, openers))
+            pages, openers = [], []
     if pages:
         parts.append(_part(plan, pages, openers))
     return parts

@@ -24,6 +24,7 @@ from arhiva import atomic
 from arhiva.config import PIPELINE_VERSION, Settings
 from arhiva.ocr import orient
 from arhiva.ocr.barcodes import separator_code
+from arhiva.ocr.blank import is_blank
 from arhiva.ocr.decode import LoadedPage, load_page
 from arhiva.ocr.pagepdf import build_page_pdf
 from arhiva.ocr.prepare import Geometry, prepare_page
@@ -126,6 +127,7 @@ def _prepare(
         ocr_image_path=str(prepared.ocr_image) if prepared.ocr_image else None,
         frame=prepared.frame,
         regions=prepared.regions,
+        ink=prepared.ink,
     )
     atomic.write_text(done, page.model_dump_json())
     return page, image
@@ -200,6 +202,7 @@ def recognise(page: PreparedPage, settings: Settings, image: Image.Image | None 
         mean_confidence=result.mean_confidence,
         words=result.words,
         engine=result.engine,
+        blank=is_blank(page.ink, result.words),
         page_pdf=str(page_pdf),
     )
     atomic.write_text(done, recognised.model_dump_json())

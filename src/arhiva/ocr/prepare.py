@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from arhiva.ocr.blank import ink_coverage
 from arhiva.ocr.layout import Box, ink_mask, text_regions
 from arhiva.schemas.models import Orientation
 
@@ -255,6 +256,7 @@ class Prepared:
     ocr_image: Path | None  # the copy Tesseract reads when it differs (a frame painted), else None
     frame: float  # the fraction of the image painted as a frame
     regions: tuple[Box, ...] = ()  # the text regions in reading order (`arhiva.ocr.layout`), if columns
+    ink: float = 1.0  # the ink's coverage inside the margins (`arhiva.ocr.blank`)
 
 
 def prepare_page(
@@ -274,6 +276,7 @@ def prepare_page(
     if frame is not None:
         gray = _to_gray(read)
     geometry = analyse(gray, dpi, max_skew)
+    ink = ink_coverage(gray, dpi)
     if orienter is not None:
         geometry = orienter(gray, geometry)
     if image.mode == "1" and abs(geometry.skew) < BITONAL_MIN_SKEW:
@@ -281,11 +284,11 @@ def prepare_page(
     fixed = apply(image, geometry, arr)
     _save(fixed, dpi, out)
     if frame is None:
-        return Prepared(geometry, fixed, None, 0.0, _regions(fixed, dpi))
+        return Prepared(geometry, fixed, None, 0.0, _regions(fixed, dpi), ink)
     ocr_image = out.with_name(f"ocr-{out.name}")
     read_fixed = apply(Image.fromarray(read), geometry, read)
     _save(read_fixed, dpi, ocr_image)
-    return Prepared(geometry, fixed, ocr_image, round(float(frame.mean()), 3), _regions(read_fixed, dpi))
+    return Prepared(geometry, fixed, ocr_image, round(float(frame.mean()), 3), _regions(read_fixed, dpi), ink)
 
 
 def _regions(image: Image.Image, dpi: int) -> tuple[Box, ...]:

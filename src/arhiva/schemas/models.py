@@ -238,6 +238,9 @@ class PreparedPage(_Model):
         description="Text regions (left, top, right, bottom, pixels) read one at a time in this order, "
         "on a page set in columns; empty: the page is read whole.",
     )
+    ink: float = Field(
+        1.0, description="Fraction of the page inside its margins covered by ink (specks left out)."
+    )
 
 
 ENGINE_DESCRIPTION = (
@@ -254,6 +257,7 @@ class OcrPage(_Model):
     mean_confidence: float
     words: tuple[Word, ...]
     engine: str = Field("", description=ENGINE_DESCRIPTION)
+    blank: bool = Field(False, description="No text and almost no ink: kept, flagged, not indexed.")
     page_pdf: str = Field(
         description="The page as a one-page PDF (scan image and invisible text), in the work folder."
     )
@@ -278,6 +282,7 @@ class PageRecord(_Model):
         default_factory=list, description="The text regions read in order, on a page set in columns."
     )
     engine: str = Field("", description=ENGINE_DESCRIPTION)
+    blank: bool = Field(False, description="No text and almost no ink: kept, flagged, not indexed.")
     mean_confidence: float
     text: str
     words: tuple[Word, ...]
@@ -306,6 +311,7 @@ class ArchivedDocument(_Model):
     archived_at: dt.datetime
     sources: tuple[SourceFile, ...]
     files: tuple[ArchivedFile, ...] = Field(description="Files of the package with their SHA-256.")
+    blank_pages: tuple[int, ...] = Field((), description="Pages with no text and almost no ink (kept).")
 
     @field_validator("files")
     @classmethod
@@ -354,6 +360,7 @@ class DocumentSummary(_Model):
 
 
 LOW_CONFIDENCE = "low OCR confidence"  # the QA list's reason for a page below the threshold
+BLANK_PAGE = "blank page"  # ... for a page with no text and almost no ink (kept in its document)
 
 
 class LowConfidencePage(_Model):
