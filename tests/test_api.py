@@ -29,7 +29,15 @@ from arhiva.keys import KeyStore
 from arhiva.schemas.models import AccessLevel
 from arhiva.schemas.search import SearchRequest, SearchResult
 
-from .api_support import DOCUMENTS, RESTRICTED_ONLY_WORDS, ApiArchive, api_archive
+from .api_support import (
+    DOCUMENTS,
+    RESTRICTED_ONLY_WORDS,
+    SAME_SITE,
+    ApiArchive,
+    api_archive,
+    login,
+    small_archive,
+)
 
 LEVELS = ("public", "internal", "restricted")
 VISIBLE = {"public": {"public"}, "internal": {"public", "internal"}, "restricted": set(LEVELS)}
@@ -177,25 +185,7 @@ def test_health_needs_no_key(client: TestClient) -> None:
 @pytest.fixture
 def own_archive(shared: ApiArchive, tmp_path: Path) -> Path:
     """An archive of the shared public document alone, indexed, with keys of its own."""
-    import shutil
-
-    archive = tmp_path / "arhiva"
-    doc_id = shared.ids["autorizatie"]
-    shutil.copytree(package_dir(shared.archive, doc_id), package_dir(archive, doc_id))
-    index = open_index(archive, "sqlite")
-    index.rebuild(archive_records(archive))
-    index.close()
-    return archive
-
-
-SAME_SITE = {"Origin": "http://testserver"}  # what a browser sends with the page's own forms
-
-
-def login(client: TestClient, key: str) -> str:
-    """Log in on the operator page as a browser would; returns the session cookie's value."""
-    r = client.post("/ui/login", data={"key": key}, headers=SAME_SITE, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return client.cookies[SESSION_COOKIE]
+    return small_archive(shared, tmp_path / "arhiva")
 
 
 def _cli(*args: str) -> tuple[int, str]:
