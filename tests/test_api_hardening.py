@@ -29,6 +29,7 @@ from arhiva.api.app import create_app, server_config
 from arhiva.api.errors import ApiError
 from arhiva.api.limits import ApiLimits, TokenBucket
 from arhiva.api.sessions import SESSION_COOKIE, SessionStore, same_origin
+from arhiva.archive.package import METADATA_NAME, package_dir
 from arhiva.keys import KeyStore
 from arhiva.schemas.models import AccessLevel
 
@@ -492,3 +493,34 @@ def test_every_4xx_has_the_error_shape(archive: Path) -> None:
 
 
 _JSON = {"Content-Type": "application/json"}
+
+
+# -- 6. a hidden document costs what a missing one does --------------------------------------------
+
+
+def test_visibility_is_decided_from_the_record_s_head_and_checked_on_the_whole(
+    archive: Path, shared: ApiArchive
+) -> None:
+    """The lookup decides from the record's first KiB (bench/api_timing.py measures why); a
+    record whose level lies beyond it is read in full, and either way a visible document is
+    checked again on its whole record."""
+    store = KeyStore(archive)
+    keys = {level: store.create(level)[1] for level in (AccessLevel.public, AccessLevel.restricted)}
+    doc_id = shared.ids["ancheta"]  # restricted
+    path = package_dir(archive, doc_id) / METADATA_NAME
+    record = json.loads(path.read_text(encoding="utf-8"))
+    long_name = {**record, "name": "dosar " * 300}  # its access level now past the first KiB
+    path.write_text(json.dumps(long_name, ensure_ascii=False, indent=2), encoding="utf-8")
+    with TestClient(create_app(archive, "sqlite", limits=GENEROUS)) as client:
+
+        def status(level: AccessLevel) -> int:
+            headers = {"Authorization": f"Bearer {keys[level]}"}
+            return client.get(f"/v1/documents/{doc_id}", headers=headers).status_code
+
+        assert (status(AccessLevel.restricted), status(AccessLevel.public)) == (200, 404)
+        # A head that says public does not make a restricted record visible: the level given
+        # again past the first KiB (JSON's last duplicate wins) is the one checked.
+        head = json.dumps({"document_id": doc_id, "access_level": "public"})[:-1]
+        path.write_text(head + ", " + json.dumps(long_name)[1:], encoding="utf-8")
+        assert json.loads(path.read_text())["access_level"] == "restricted"
+        assert (status(AccessLevel.restricted), status(AccessLevel.public)) == (200, 404)
