@@ -27,15 +27,17 @@ CROSS_SITE = Problem(
 
 def _credentials(headers: list[tuple[bytes, bytes]]) -> tuple[str | None, str | None]:
     """(bearer token, session cookie) of a request, either None when absent."""
-    bearer = session = None
+    bearer = None
+    cookies = []
     for name, value in headers:
         if name == b"authorization" and bearer is None:
             scheme, _, token = value.decode("latin-1").strip().partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 bearer = token.strip()
-        elif name == b"cookie" and session is None:
-            session = cookie_parser(value.decode("latin-1")).get(SESSION_COOKIE) or None
-    return bearer, session
+        elif name == b"cookie":
+            cookies.append(value.decode("latin-1"))
+    session = cookie_parser("; ".join(cookies)).get(SESSION_COOKIE) if cookies else None
+    return bearer, session or None
 
 
 def _has_body(scope: Scope) -> bool:
