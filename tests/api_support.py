@@ -8,7 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from arhiva.api.sessions import SESSION_COOKIE
 from arhiva.config import Settings
 from arhiva.keys import KeyStore
 from arhiva.samples.render import PageStyle, layout, render_page
@@ -105,3 +107,31 @@ def api_archive(tmp_path_factory: pytest.TempPathFactory) -> ApiArchive:
     keys = {level.value: store.create(level, f"test-{level.value}")[1] for level in AccessLevel}
     _built["archive"] = ApiArchive(archive, keys, ids)
     return _built["archive"]
+
+
+def small_archive(shared: ApiArchive, archive: Path, *names: str) -> Path:
+    """A new archive at `archive` of some of the shared documents (by DOCUMENTS name; the public
+    one when none is named), indexed (SQLite), with no keys yet."""
+    import shutil
+
+    from arhiva.archive.package import package_dir
+    from arhiva.indexing.base import archive_records
+    from arhiva.indexing.open import open_index
+
+    for name in names or ("autorizatie",):
+        doc_id = shared.ids[name]
+        shutil.copytree(package_dir(shared.archive, doc_id), package_dir(archive, doc_id))
+    index = open_index(archive, "sqlite")
+    index.rebuild(archive_records(archive))
+    index.close()
+    return archive
+
+
+SAME_SITE = {"Origin": "http://testserver"}  # what a browser sends with the page's own forms
+
+
+def login(client: TestClient, key: str) -> str:
+    """Log in on the operator page as a browser would; returns the session cookie's value."""
+    r = client.post("/ui/login", data={"key": key}, headers=SAME_SITE, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return str(client.cookies[SESSION_COOKIE])

@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from arhiva.api.app import create_app
 from arhiva.api.limits import ApiLimits
+from arhiva.api.sessions import SESSION_COOKIE
 from arhiva.archive.package import load_document, package_dir
 from arhiva.cli import app as cli_app
 from arhiva.indexing.base import archive_records
@@ -28,7 +29,15 @@ from arhiva.keys import KeyStore
 from arhiva.schemas.models import AccessLevel
 from arhiva.schemas.search import SearchRequest, SearchResult
 
-from .api_support import DOCUMENTS, RESTRICTED_ONLY_WORDS, ApiArchive, api_archive
+from .api_support import (
+    DOCUMENTS,
+    RESTRICTED_ONLY_WORDS,
+    SAME_SITE,
+    ApiArchive,
+    api_archive,
+    login,
+    small_archive,
+)
 
 LEVELS = ("public", "internal", "restricted")
 VISIBLE = {"public": {"public"}, "internal": {"public", "internal"}, "restricted": set(LEVELS)}
@@ -176,15 +185,7 @@ def test_health_needs_no_key(client: TestClient) -> None:
 @pytest.fixture
 def own_archive(shared: ApiArchive, tmp_path: Path) -> Path:
     """An archive of the shared public document alone, indexed, with keys of its own."""
-    import shutil
-
-    archive = tmp_path / "arhiva"
-    doc_id = shared.ids["autorizatie"]
-    shutil.copytree(package_dir(shared.archive, doc_id), package_dir(archive, doc_id))
-    index = open_index(archive, "sqlite")
-    index.rebuild(archive_records(archive))
-    index.close()
-    return archive
+    return small_archive(shared, tmp_path / "arhiva")
 
 
 def _cli(*args: str) -> tuple[int, str]:
@@ -364,7 +365,7 @@ def test_an_index_of_an_older_schema_answers_503_index_outdated(own_archive: Pat
         health = client.get("/health")
         assert health.status_code == 503 and health.json()["error"] == "index_outdated"
         assert client.get(f"/v1/documents/{doc_id}", headers=headers).status_code == 200  # no index needed
-        client.cookies.set("arhiva_key", key)
+        login(client, key)
         page = client.get("/ui", params={"q": "autorizatia"})
         assert page.status_code == 503 and "arhiva reindex" in page.text
 
@@ -392,17 +393,16 @@ def test_access_log_is_json_without_secrets(own_archive: Path, caplog: pytest.Lo
         TestClient(create_app(own_archive, "sqlite", limits=GENEROUS)) as client,
     ):
         client.post("/v1/search", json={"query": "Zavoianu"}, headers={"Authorization": f"Bearer {key}"})
-        client.cookies.set("arhiva_key", key)
+        session = login(client, key)
         client.get("/ui?q=Zavoianu")
         client.cookies.clear()
-        client.post("/ui/login", data={"key": key}, follow_redirects=False)
         client.post("/v1/search", json={"query": "x"}, headers={"Authorization": "Bearer arh_wrong"})
     lines = [r.getMessage() for r in caplog.records if r.name == "arhiva.api.access"]
     entries = [json.loads(line) for line in lines]
     assert [(e["method"], e["path"], e["status"]) for e in entries] == [
         ("POST", "/v1/search", 200),
-        ("GET", "/ui", 200),
         ("POST", "/ui/login", 303),
+        ("GET", "/ui", 200),
         ("POST", "/v1/search", 401),
     ]
     assert [e["key_id"] for e in entries] == [record.key_id] * 3 + [None]
@@ -410,6 +410,7 @@ def test_access_log_is_json_without_secrets(own_archive: Path, caplog: pytest.Lo
     assert (
         key not in text
         and key.split("_", 2)[2] not in text
+        and session not in text
         and "Zavoianu" not in text
         and "wrong" not in text
     )
@@ -422,13 +423,12 @@ def test_operator_page_logs_in_escapes_and_marks(own_archive: Path) -> None:
     _, key = KeyStore(own_archive).create(AccessLevel.internal, "ghișeu <1>")
     with TestClient(create_app(own_archive, "sqlite", limits=GENEROUS)) as client:
         assert client.get("/ui").status_code == 401  # the login form
-        bad = client.post("/ui/login", data={"key": "arh_nope"})
+        bad = client.post("/ui/login", data={"key": "arh_nope"}, headers=SAME_SITE)
         assert bad.status_code == 401 and "Cheie necunoscută" in bad.text
-        ok = client.post("/ui/login", data={"key": key}, follow_redirects=False)
+        ok = client.post("/ui/login", data={"key": key}, headers=SAME_SITE, follow_redirects=False)
         assert ok.status_code == 303
         cookie = ok.headers["set-cookie"]
-        assert "HttpOnly" in cookie and "SameSite=strict" in cookie
-        client.cookies.set("arhiva_key", key)
+        assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Secure" not in cookie
         page = client.get("/ui", params={"q": 'autorizatia "<script>alert(1)</script>'})
         assert page.status_code == 200 and "<script>" not in page.text
         assert "&lt;script&gt;" in page.text and "ghișeu &lt;1&gt;" in page.text
@@ -443,6 +443,6 @@ def test_operator_page_logs_in_escapes_and_marks(own_archive: Path) -> None:
         assert "Cel puțin 1 documente găsite" in page.text and "(≥1)" in page.text
         assert "<mark>Șoseaua</mark>" in page.text
         assert client.get("/ui", params={"q": "x", "from": "2020-13-01"}).status_code == 422
-        client.post("/ui/logout")
-        client.cookies.clear()
+        client.post("/ui/logout", headers=SAME_SITE)
+        assert SESSION_COOKIE not in client.cookies
         assert client.get("/ui", params={"q": "x"}).status_code == 401

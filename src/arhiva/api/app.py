@@ -1,7 +1,8 @@
 """The portal search API: FastAPI over the SearchIndex backends and the archive folder.
 
 Every route but /health needs an API key (`arhiva keys create`), given as
-`Authorization: Bearer <key>` (or, for the operator page, in its session cookie). A key of
+`Authorization: Bearer <key>` (or, for the operator page, through its session cookie), checked
+by gate.py before the request's body is read. A key of
 level L sees only documents of level L and below: its searches get the access-level filter
 forced server-side, and document routes answer a document above it exactly as a missing one.
 
@@ -15,7 +16,7 @@ import datetime as dt
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi import Path as PathParam
@@ -23,17 +24,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
 
 from arhiva import __version__
+from arhiva.api.errors import HTTP_ERRORS, ApiError, Problem, not_found
+from arhiva.api.gate import STATE_KEY, Gate
 from arhiva.api.limits import AccessLog, ApiLimits, BodyLimit
-from arhiva.api.service import (
-    SESSION_COOKIE,
-    ApiError,
-    Problem,
-    Service,
-    get_service,
-    not_found,
-)
+from arhiva.api.service import Service, get_service, unauthorized
 from arhiva.api.thumbs import THUMB_WIDTH, thumbnail
 from arhiva.api.ui import add_ui
 from arhiva.archive.package import PDF_NAME, package_dir
@@ -43,6 +40,9 @@ from arhiva.keys import ApiKey
 from arhiva.schemas.models import AccessLevel, ArchivedDocument, DocumentMetadata
 from arhiva.schemas.search import SearchRequest, SearchResult
 
+if TYPE_CHECKING:
+    import uvicorn
+
 log = logging.getLogger("arhiva.api")
 
 # -- errors ------------------------------------------------------------------------------------
@@ -50,9 +50,12 @@ log = logging.getLogger("arhiva.api")
 
 def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     text = {
+        400: "The request body is not JSON that can be read (invalid_body).",
         401: "No valid API key (missing, unknown or revoked).",
         404: "No such document (or not visible to this key).",
+        408: "The request body did not arrive in full in time (body_timeout).",
         413: "The request body is too large.",
+        415: "The request body is not sent as Content-Type: application/json.",
         422: "The request is not valid (invalid_request: the fields at fault are named), or it pages "
         "too deep (too_deep: offset + limit over 10,000).",
         429: "Too many requests for this key; see Retry-After.",
@@ -115,13 +118,34 @@ def document_info(doc: ArchivedDocument) -> DocumentInfo:
 _bearer = HTTPBearer(auto_error=False, description="An API key from `arhiva keys create`.")
 
 
-def caller(
-    request: Request,
-    service: Annotated[Service, Depends(get_service)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> ApiKey:
-    token = credentials.credentials if credentials else request.cookies.get(SESSION_COOKIE)
-    return service.authenticate(request, token)
+def caller(request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> ApiKey:
+    """The key the gate checked, before the body was read (gate.py)."""
+    key = request.scope.get("state", {}).get(STATE_KEY)
+    if not isinstance(key, ApiKey):
+        raise unauthorized()
+    return key
+
+
+def json_body(request: Request) -> None:
+    """A body is only read as JSON when it says it is (not, say, from a form of another site)."""
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        raise Problem(
+            415,
+            "unsupported_media_type",
+            f"the request body must be sent as Content-Type: application/json, not {media or 'none'!r}",
+        )
+
+
+def _unreadable(exc: BaseException | None) -> str:
+    """Why FastAPI could not read a body as JSON (it answers such bodies with a bare 400)."""
+    if isinstance(exc, RecursionError):
+        return "the request body is not JSON that can be read: it is nested too deeply"
+    if isinstance(exc, UnicodeDecodeError):
+        return "the request body is not UTF-8"
+    if isinstance(exc, ValueError) and "digits" in str(exc):
+        return "the request body is not JSON that can be read: it holds a number with too many digits"
+    return "the request body is not JSON that can be read"
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -168,12 +192,29 @@ def create_app(
             ApiError(error=exc.error, detail=exc.detail).model_dump(), exc.status, headers=exc.headers
         )
 
+    @app.exception_handler(HTTPException)
+    async def _http(_: Request, exc: HTTPException) -> JSONResponse:
+        error, detail = HTTP_ERRORS.get(exc.status_code, ("http_error", "the request failed"))
+        if exc.status_code == 400:
+            detail = _unreadable(exc.__cause__)
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() in ("allow", "retry-after")}
+        return JSONResponse(
+            ApiError(error=error, detail=detail).model_dump(), exc.status_code, headers=headers
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        syntax = next((e for e in errors if e.get("type") == "json_invalid"), None)
+        if syntax is not None:  # not JSON at all: a 400, like a body nested too deeply
+            reason = (syntax.get("ctx") or {}).get("error", "invalid JSON")
+            at = syntax.get("loc", ("body", 0))[-1]
+            detail = f"the request body is not valid JSON: {reason} at character {at}"
+            return JSONResponse(ApiError(error="invalid_body", detail=detail).model_dump(), 400)
         where = ("body", "path", "query", "header")
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e.get('loc', ()) if p not in where) or 'request'}: {e.get('msg')}"
-            for e in exc.errors()
+            for e in errors
         )
         return JSONResponse(ApiError(error="invalid_request", detail=problems[:2000]).model_dump(), 422)
 
@@ -193,7 +234,12 @@ def create_app(
             raise Problem(503, "index_unavailable", "the search index cannot be reached") from p
         return Health(status="ok", backend=service.index.backend, version=__version__)
 
-    @app.post("/v1/search", tags=["search"], responses=_responses(401, 413, 422, 429, 503, 504))
+    @app.post(
+        "/v1/search",
+        tags=["search"],
+        responses=_responses(400, 401, 408, 413, 415, 422, 429, 503, 504),
+        dependencies=[Depends(json_body)],
+    )
     async def search(body: SearchRequest, key: CallerDep, service: ServiceDep) -> SearchResult:
         """Documents whose pages hold the words, best first, with their matching pages, a snippet
         of the best page (matches in [brackets]) and facet counts; only documents the key may see
@@ -249,6 +295,28 @@ def create_app(
         return RedirectResponse("/ui", status_code=303)
 
     add_ui(app)
-    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
+    # Outermost last: the access log sees everything, the gate runs before any body is read.
+    app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes, timeout_s=limits.body_timeout_s)
+    app.add_middleware(Gate, service=app.state.service)
     app.add_middleware(AccessLog)
     return app
+
+
+def server_config(
+    app: FastAPI, host: str, port: int, trusted_proxies: tuple[str, ...] = ()
+) -> uvicorn.Config:
+    """How `arhiva api` serves the app with uvicorn. X-Forwarded-For and X-Forwarded-Proto are
+    believed only from `trusted_proxies` (ARHIVA_API_TRUSTED_PROXIES; uvicorn's own default
+    would believe them from 127.0.0.1): the client address uvicorn then gives the app, which
+    the rate limiter and the access log use, is the peer's, or the one such a proxy forwarded."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        log_level="warning",
+        proxy_headers=bool(trusted_proxies),
+        forwarded_allow_ips=list(trusted_proxies),
+    )

@@ -30,18 +30,30 @@ def api(
     search page (/ui) over this archive and its index.
 
     Every route but /health needs an API key (`arhiva keys create`). Access logs go to stderr
-    as JSON lines, without keys.
+    as JSON lines, without keys. Behind a reverse proxy, name it in ARHIVA_API_TRUSTED_PROXIES
+    so that its X-Forwarded-For is believed (by default none is).
     """
     import logging
 
     import uvicorn
+    from pydantic import ValidationError
 
-    from arhiva.api.app import create_app
+    from arhiva.api.app import create_app, server_config
     from arhiva.api.limits import ApiLimits
+    from arhiva.config import Settings
     from arhiva.indexing.open import open_index
 
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise UsageError(str(exc)) from exc
+    limits = ApiLimits(
+        query_timeout_s=query_timeout,
+        rate_per_s=rate,
+        burst=burst,
+        body_timeout_s=settings.api_body_timeout,
+    )
     idx = open_index(archive, index, must_exist=True)
-    limits = ApiLimits(query_timeout_s=query_timeout, rate_per_s=rate, burst=burst)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
     access = logging.getLogger("arhiva.api.access")
@@ -49,14 +61,19 @@ def api(
     access.setLevel(logging.INFO)
     access.propagate = False
     app_ = create_app(archive, index, limits=limits, index=idx)
+    proxies = settings.api_trusted_proxies
     err_console.print(
-        f"arhiva API on http://{host}:{port} ({idx.backend} index); operator page /ui, OpenAPI /docs",
+        f"arhiva API on http://{host}:{port} ({idx.backend} index); operator page /ui, OpenAPI /docs; "
+        + (f"forwarded addresses believed from {', '.join(proxies)}" if proxies else "no proxy trusted"),
         soft_wrap=True,
     )
+    server = uvicorn.Server(server_config(app_, host, port, proxies))
     try:
-        uvicorn.run(app_, host=host, port=port, access_log=False, log_level="warning")
+        server.run()
     finally:
         idx.close()
+    if not server.started:  # uvicorn has logged why (e.g. the port is taken)
+        raise UsageError(f"the API could not start on {host}:{port}")
 
 
 keys_app = typer.Typer(

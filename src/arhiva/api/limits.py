@@ -1,22 +1,20 @@
-"""Limits of the search API: body size, rate per key, and the access log (ASGI middleware)."""
+"""Limits of the search API: body size and read time, rate per caller, and the access log
+(ASGI middleware)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+from arhiva.api.errors import ASGIApp, Message, Problem, Receive, Scope, Send, send_problem
 
 ACCESS_LOG = logging.getLogger("arhiva.api.access")
 
@@ -27,6 +25,9 @@ class ApiLimits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     max_body_bytes: int = Field(64 * 1024, ge=1024, description="Largest request body accepted.")
+    body_timeout_s: float = Field(
+        10.0, gt=0, description="Seconds a request body may take to arrive in full before a 408."
+    )
     query_timeout_s: float = Field(10.0, gt=0, description="Seconds a search may take before a 504.")
     search_threads: int = Field(4, ge=1, le=64, description="Searches run at once against the index.")
     max_pending_searches: int = Field(
@@ -34,84 +35,121 @@ class ApiLimits(BaseModel):
     )
     rate_per_s: float = Field(20.0, gt=0, description="Requests per second each key may make, on average.")
     burst: int = Field(60, ge=1, description="Requests a key may make at once after a pause.")
+    max_callers: int = Field(
+        10_000,
+        ge=1,
+        description="Callers (keys and client addresses) the rate limiter tracks at once; beyond it, "
+        "those seen longest ago are forgotten.",
+    )
+    session_s: float = Field(8 * 3600, gt=0, description="Lifetime of an operator page session.")
+    max_sessions: int = Field(
+        10_000, ge=1, description="Operator page sessions kept at once; beyond it, the oldest end."
+    )
 
 
 class TokenBucket:
-    """Per-caller rate limit: `burst` tokens, refilled at `rate` per second; a request takes one."""
+    """Per-caller rate limit: `burst` tokens, refilled at `rate` per second; a request takes one.
 
-    def __init__(self, rate: float, burst: int, max_callers: int = 100_000) -> None:
+    The table is bounded: a caller idle long enough for its bucket to be full again is
+    forgotten (a full bucket is what a new caller gets, so nothing is lost), and beyond
+    `max_callers` the callers seen longest ago are forgotten first. Entries are kept in the
+    order they were last seen, so both cost O(1) per request."""
+
+    def __init__(
+        self,
+        rate: float,
+        burst: int,
+        max_callers: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.rate = rate
         self.burst = burst
         self.max_callers = max_callers
-        self._buckets: dict[str, tuple[float, float]] = {}
+        self.refill_s = burst / rate  # an idle caller's bucket is full again after this
+        self._clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # caller -> (tokens, last)
         self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
 
     def take(self, caller: str) -> float:
         """0 when the request may go ahead, else the seconds until it may (the Retry-After)."""
-        now = time.monotonic()
+        now = self._clock()
         with self._lock:
-            tokens, last = self._buckets.get(caller, (float(self.burst), now))
+            self._forget(now)
+            tokens, last = self._buckets.pop(caller, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            wait = 0.0
             if tokens >= 1.0:
-                self._buckets[caller] = (tokens - 1.0, now)
-                return 0.0
-            self._buckets[caller] = (tokens, now)
-            if len(self._buckets) > self.max_callers:  # forget the fullest buckets first
-                for key, (t, _) in list(self._buckets.items()):
-                    if t >= self.burst - 1:
-                        del self._buckets[key]
-            return (1.0 - tokens) / self.rate
+                tokens -= 1.0
+            else:
+                wait = (1.0 - tokens) / self.rate
+            self._buckets[caller] = (tokens, now)  # now the most recently seen
+            while len(self._buckets) > self.max_callers:
+                self._buckets.popitem(last=False)
+            return wait
+
+    def _forget(self, now: float) -> None:
+        """Drop the callers, least recently seen first, whose buckets have refilled."""
+        while self._buckets:
+            tokens, last = next(iter(self._buckets.values()))
+            if tokens + (now - last) * self.rate < self.burst:
+                return
+            self._buckets.popitem(last=False)
 
 
 def retry_after(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
 
 
-async def _send_json(send: Send, status: int, body: dict[str, str]) -> None:
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
-
-
 class BodyLimit:
-    """Refuse request bodies larger than `max_bytes` with 413, whether or not they say their size."""
+    """Read request bodies (POST, PUT, PATCH) before the app sees them: larger than `max_bytes`
+    is a 413, whether or not they say their size, and a body that has not arrived in full
+    within `timeout_s` of the first read is a 408. Both close the connection."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout_s: float) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.timeout_s = timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = {
-            "error": "body_too_large",
-            "detail": f"the request body is larger than {self.max_bytes} bytes",
-        }
+        too_large = Problem(413, "body_too_large", f"the request body is larger than {self.max_bytes} bytes")
         for name, value in scope["headers"]:
             if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await _send_json(send, 413, too_large)
+                await send_problem(send, too_large, close=True)
                 return
         if scope["method"] not in ("POST", "PUT", "PATCH"):
             await self.app(scope, receive, send)
             return
-        body = b""
+        chunks: list[bytes] = []
+        size = 0
+        deadline = time.monotonic() + self.timeout_s
         while True:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                slow = Problem(
+                    408,
+                    "body_timeout",
+                    f"the request body did not arrive in full within {self.timeout_s:g} s",
+                )
+                await send_problem(send, slow, close=True)
+                return
             if message["type"] == "http.disconnect":
                 return
-            body += message.get("body", b"")
-            if len(body) > self.max_bytes:
-                await _send_json(send, 413, too_large)
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_bytes:
+                await send_problem(send, too_large, close=True)
                 return
             if not message.get("more_body", False):
                 break
+        body = b"".join(chunks)
         replayed = False
 
         async def replay() -> Message:

@@ -1,10 +1,12 @@
 """The operator search page: server-rendered HTML on the same service (Jinja2, autoescaped).
 
-Authentication: the operator enters an API key once on /ui; it is checked and kept in an
-HttpOnly, SameSite=Strict cookie (Secure when served over HTTPS) for 8 hours, and checked again
-on every request exactly like a bearer token, so a revoked key stops working at once. The page
-only reads (search is a GET form); logging in and out are POSTs, and the strict cookie is never
-sent by another site's page. Everything shown is escaped; snippet matches become <mark>.
+Authentication: the operator enters an API key once on /ui; it is checked and a session of its
+own is opened (sessions.py): the cookie holds a random session token, never the key, HttpOnly,
+SameSite=Strict, Secure when served over HTTPS, for 8 hours. Every request looks the session
+up and checks its key again, so a revoked key ends its sessions at once; logging out ends the
+session on the server. The page only reads (search is a GET form); logging in and out are
+POSTs, which the gate (gate.py) accepts only from this site's own pages. Everything shown is
+escaped; snippet matches become <mark>.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 from pydantic import ValidationError
 
-from arhiva.api.service import SESSION_COOKIE, Problem, Service, get_service
+from arhiva.api.errors import Problem
+from arhiva.api.service import Service, get_service
+from arhiva.api.sessions import SESSION_COOKIE
 from arhiva.keys import ApiKey, visible_levels
 from arhiva.schemas.search import (
     COUNT_LIMIT,
@@ -29,14 +33,15 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SESSION_SECONDS = 8 * 3600
 PAGE_SIZE = 20
 FACET_NAMES = {"collection": "Colecție", "document_type": "Tip", "access_level": "Acces", "year": "An"}
 _HEADERS = {
     "Content-Security-Policy": "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
+    # same-origin, not no-referrer: with no-referrer the browser sends `Origin: null` with the
+    # page's own login and logout forms, which the gate must then refuse.
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
@@ -60,16 +65,22 @@ def _page(name: str, status: int = 200, **context: Any) -> HTMLResponse:
     return HTMLResponse(html, status_code=status, headers=_HEADERS)
 
 
+def _client(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 def _key(request: Request, service: Service) -> ApiKey | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return service.authenticate(request, token)
+        key = service.authenticate(_client(request), None, token)
     except Problem as p:
         if p.status == 401:
             return None
         raise
+    request.state.key_id = key.key_id
+    return key
 
 
 def add_ui(app: FastAPI) -> None:
@@ -141,15 +152,18 @@ def add_ui(app: FastAPI) -> None:
         body = (await request.body()).decode("utf-8", "replace")
         token = (parse_qs(body).get("key") or [""])[0].strip()
         try:
-            service.authenticate(request, token)
+            key = service.authenticate(_client(request), token, None)
         except Problem as p:
             error = "Cheie necunoscută sau revocată." if p.status == 401 else p.detail
             return _page("login.html", p.status, key=None, error=error)
+        request.state.key_id = key.key_id
+        if old := request.cookies.get(SESSION_COOKIE):
+            service.sessions.close(old)
         response = RedirectResponse("/ui", status_code=303)
         response.set_cookie(
             SESSION_COOKIE,
-            token,
-            max_age=SESSION_SECONDS,
+            service.sessions.open(key.key_id),
+            max_age=int(service.limits.session_s),
             httponly=True,
             samesite="strict",
             secure=request.url.scheme == "https",
@@ -158,7 +172,11 @@ def add_ui(app: FastAPI) -> None:
         return response
 
     @app.post("/ui/logout", include_in_schema=False)
-    async def logout() -> Response:
+    async def logout(request: Request) -> Response:
+        if token := request.cookies.get(SESSION_COOKIE):
+            get_service(request).sessions.close(token)
         response = RedirectResponse("/ui", status_code=303)
-        response.delete_cookie(SESSION_COOKIE, path="/")
+        response.delete_cookie(
+            SESSION_COOKIE, path="/", httponly=True, samesite="strict", secure=request.url.scheme == "https"
+        )
         return response

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from arhiva import __version__
 
@@ -88,6 +89,32 @@ class Settings(BaseSettings):
     default_access: str = Field(
         "restricted", description="Access level of documents for which nothing else says."
     )
+
+    api_trusted_proxies: Annotated[tuple[str, ...], NoDecode] = Field(
+        (),
+        description="Addresses or networks (CIDR) of the reverse proxies in front of `arhiva api`, "
+        "comma-separated, whose X-Forwarded-For and X-Forwarded-Proto are believed. Empty (the "
+        "default): none is, and the caller is the address that connected.",
+    )
+    api_body_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds a request body may take to arrive in full before a 408."
+    )
+
+    @field_validator("api_trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if not isinstance(value, list | tuple):
+            return value
+        proxies = []
+        for part in value:
+            try:
+                net = ipaddress.ip_network(str(part).strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or a network such as 10.0.0.0/8") from None
+            proxies.append(str(net.network_address) if net.num_addresses == 1 else str(net))
+        return tuple(proxies)
 
     def output_shaping(self) -> tuple[tuple[str, Any], ...]:
         """(name, value) of every setting marked SHAPES_OUTPUT, in declaration order."""
