@@ -32,13 +32,14 @@ What is measured, for each backend, on the same synthetic pages:
    the next 200 42 ms). p50 and p95 are taken over all timed runs of all queries; the
    mean number of documents found (`total_documents`) shows the queries are not empty, and
    per-query figures are printed so the two backends' answers can be compared.
-3. **Size on disk.** SQLite: the index file (plus its WAL and shared-memory files, if any).
-   Elasticsearch: the primary store size from the index stats, after the searches (segment merges
-   may still change it).
+3. **Size on disk.** SQLite: the index file (plus its WAL and shared-memory files, if any),
+   and its parts from `dbstat` (the page text, stored once; each access-level set's full-text
+   table). Elasticsearch: the primary store size of the three access-level sets' indices from
+   the index stats, in total and per set, after the searches (segment merges may still change it).
 
 SQLite lives in a temporary folder, removed at the end. Elasticsearch is `--es-url`, or by
 default a node started with `scripts/elasticsearch start` on port `--es-port` (9260) with a
-`--es-heap` Java heap (2g) and stopped at the end; the index lives behind a fresh alias `bench-<random>`, and its indices are deleted at
+`--es-heap` Java heap (2g) and stopped at the end; the index lives behind fresh aliases `bench-<random>-<set>`, and its indices are deleted at
 the end either way. With `--es-alias` (and `--es-url`), only the searches are timed, on the pages
 already behind that alias (indexed earlier, e.g. by `rebuild()`), which is kept.
 
@@ -362,7 +363,7 @@ def clear_result_cache(index: SearchIndex) -> None:
     from arhiva.indexing.elastic import ElasticIndex
 
     if isinstance(index, ElasticIndex):
-        index.es.indices.clear_cache(index=index.alias, request=True)
+        index.es.indices.clear_cache(index=",".join(index.aliases()), request=True)
 
 
 def wait_for_merges(index: SearchIndex, limit_s: float = 300) -> float:
@@ -375,7 +376,7 @@ def wait_for_merges(index: SearchIndex, limit_s: float = 300) -> float:
         return 0.0
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < limit_s:
-        stats = index.es.indices.stats(index=index.alias, metric="merge")
+        stats = index.es.indices.stats(index=",".join(index.aliases()), metric="merge")
         if not stats["_all"]["primaries"]["merges"]["current"]:
             break
         time.sleep(1)
@@ -465,6 +466,9 @@ class BackendResult:
     mean_documents_found: float
     queries_with_no_result: int
     size_bytes: int
+    # the size's parts: each access-level set's full-text index (SQLite: also the page text stored
+    # once, the documents table and the rest)
+    size_parts: dict[str, int]
     server_version: str
     queries: list[QueryResult]
 
@@ -473,12 +477,43 @@ def _sqlite_size(path: Path) -> int:
     return sum(p.stat().st_size for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")) if p.exists())
 
 
-def _elastic_size(index: SearchIndex) -> int:
+def _sqlite_parts(path: Path) -> dict[str, int]:
+    """Bytes of the index file's parts: the page text, the documents, each access-level set's
+    full-text table (with its shadow tables), the rest (dbstat: pages in use)."""
+    from arhiva.indexing.sqlite import fts_table
+    from arhiva.indexing.visibility import CLEARANCES
+
+    db = sqlite3.connect(path)
+    try:
+        rows = db.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
+    finally:
+        db.close()
+    parts: dict[str, int] = {}
+    for name, size in rows:
+        part = next(
+            (f"set {c.value}" for c in CLEARANCES if name.startswith(fts_table(c))),
+            name if name in ("pages", "documents") else "other",
+        )
+        parts[part] = parts.get(part, 0) + int(size)
+    return parts
+
+
+def _elastic_parts(index: SearchIndex) -> dict[str, int]:
+    """Primary store bytes of each access-level set's index."""
     from arhiva.indexing.elastic import ElasticIndex
+    from arhiva.indexing.visibility import CLEARANCES
 
     assert isinstance(index, ElasticIndex)
-    stats = index.es.indices.stats(index=index.alias, metric="store")
-    return int(stats["_all"]["primaries"]["store"]["size_in_bytes"])
+    stats = index.es.indices.stats(index=",".join(index.aliases()), metric="store")["indices"]
+    parts: dict[str, int] = {}
+    for name, body in stats.items():
+        clearance = next(c for c in CLEARANCES if name.startswith(f"{index.set_alias(c)}-v"))
+        parts[f"set {clearance.value}"] = int(body["primaries"]["store"]["size_in_bytes"])
+    return parts
+
+
+def _elastic_size(index: SearchIndex) -> int:
+    return sum(_elastic_parts(index).values())
 
 
 def _server_version(index: SearchIndex) -> str:
@@ -516,8 +551,10 @@ def bench_backend(
     searched = search_figures(index, runs, "")  # before the size: merges shrink Elasticsearch's store
     if index.backend == "sqlite":
         size = _sqlite_size(Path(location) / "index.sqlite")
+        parts = _sqlite_parts(Path(location) / "index.sqlite")
     else:
-        size = _elastic_size(index)
+        parts = _elastic_parts(index)
+        size = sum(parts.values())
     return BackendResult(
         backend=index.backend,
         location=location,
@@ -531,6 +568,7 @@ def bench_backend(
         if bulk_s > generator_s
         else None,
         size_bytes=size,
+        size_parts=parts,
         server_version=_server_version(index),
         **searched,
     )
@@ -573,6 +611,7 @@ def bench_queries(index: SearchIndex, location: str, runs: int) -> BackendResult
         bulk_pages_per_s=0.0,
         bulk_pages_per_s_excl_generator=None,
         size_bytes=_elastic_size(index),
+        size_parts=_elastic_parts(index),
         server_version=_server_version(index),
         **searched,
     )
@@ -792,6 +831,9 @@ def main(argv: list[str] | None = None) -> None:
 
     print()
     print(summary_table(results))
+    for r in results:
+        shown = ", ".join(f"{part} {size / 1e6:.0f}" for part, size in sorted(r.size_parts.items()))
+        print(f"{r.backend} size MB by part: {shown}")
     print()
     print(query_table(results))
     print()

@@ -149,8 +149,11 @@ def test_reingest_and_reindex_keep_the_same_records(setup: Setup) -> None:
         assert f"Reindexed {len(setup.docs)} documents, {total_pages} pages" in " ".join(out.split())
         assert idx.count_pages() == total_pages and idx.count_documents() == len(setup.docs)
         after = idx.indices()
-        assert len(after) == 1 and after != before  # a new versioned index behind the alias
-        assert after[0].startswith(f"{setup.index.rsplit('/', 1)[1]}-v{SCHEMA_VERSION}-")
+        # A new versioned index behind each access-level set's alias.
+        assert len(after) == 3 and not set(after) & set(before)
+        alias = setup.index.rsplit("/", 1)[1]
+        for name, level in zip(after, ("internal", "public", "restricted"), strict=True):
+            assert name.startswith(f"{alias}-{level}-v{SCHEMA_VERSION}-")
     finally:
         idx.close()
 

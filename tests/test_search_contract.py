@@ -14,7 +14,7 @@ from arhiva.indexing.base import SearchIndex
 from arhiva.indexing.folding import fold
 from arhiva.indexing.open import open_index
 from arhiva.schemas.models import AccessLevel, IndexRecord
-from arhiva.schemas.search import SearchFilters, SearchRequest
+from arhiva.schemas.search import FacetCount, SearchFilters, SearchRequest, SearchResult
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 
@@ -306,7 +306,7 @@ def test_an_index_of_an_older_schema_is_refused_until_rebuilt(es_url: str, tmp_p
     from importlib import resources
 
     from arhiva.errors import IndexVersionError
-    from arhiva.indexing.elastic import ElasticIndex
+    from arhiva.indexing.elastic import SCHEMA_VERSION, ElasticIndex
 
     alias = f"test-{uuid.uuid4().hex[:12]}"
     old = json.loads(resources.files("arhiva.schemas").joinpath("es/arhiva-pages.v2.json").read_text("utf-8"))
@@ -321,8 +321,28 @@ def test_an_index_of_an_older_schema_is_refused_until_rebuilt(es_url: str, tmp_p
         with pytest.raises(IndexVersionError):
             idx.upsert_document(A, records(A))
         assert idx.rebuild(iter([(A, records(A))])) == 3
-        assert idx.indices() != [f"{alias}-v2-old"]
+        # The new layout: one index per access-level set, each behind its alias; the old alias
+        # and index are gone.
+        built = idx.indices()
+        assert [name.rsplit("-v", 1)[0] for name in built] == [
+            f"{alias}-{s}" for s in ("internal", "public", "restricted")
+        ]
+        assert all(f"-v{SCHEMA_VERSION}-" in name for name in built)
+        assert not idx.es.indices.exists_alias(name=alias) and not idx.es.indices.exists(
+            index=f"{alias}-v2-old"
+        )
         assert found(idx, "autorizatia") == {"a": (1,)}
+        # A set missing (its index deleted by hand) is refused too, until rebuilt.
+        idx.es.indices.delete(index=built[0])
+        broken = ElasticIndex(es_url, alias)
+        try:
+            with pytest.raises(
+                IndexVersionError, match=rf"{alias}-internal is missing.*run `arhiva reindex`"
+            ):
+                broken.search(SearchRequest(query="autorizatia"))
+            assert broken.indices() == built[1:]  # nothing created in its place
+        finally:
+            broken.close()
     finally:
         idx.es.indices.delete(index=",".join(idx.indices()))
         idx.close()
@@ -377,7 +397,10 @@ def test_a_sqlite_index_whose_tables_are_gone_raises_indexing_error_until_rebuil
             idx.upsert_document(doc_id, records(doc_id))
         # Another program broke the database under the open index: only `meta` is left.
         with closing(sqlite3.connect(embedded_path(tmp_path))) as db:
-            db.executescript("DROP TABLE pages_fts; DROP TABLE pages; DROP TABLE documents;")
+            db.executescript(
+                "DROP TABLE pages_fts_public; DROP TABLE pages_fts_internal; DROP TABLE pages_fts_restricted;"
+                " DROP TABLE pages; DROP TABLE documents;"
+            )
         calls = {
             "searching": lambda: idx.search(SearchRequest(query="autorizatia")),
             f"indexing {A}": lambda: idx.upsert_document(A, records(A)),
@@ -522,7 +545,8 @@ def test_elasticsearch_error_answers_raise_indexing_error_naming_what_failed(es_
     try:
         idx.upsert_document(A, records(A))
         idx.refresh()
-        idx.es.indices.close(index=idx.indices()[0])  # every read of a closed index is refused (400)
+        # Every read of a closed index is refused (400): all of them, one per access-level set.
+        idx.es.indices.close(index=",".join(idx.indices()))
         calls = {
             f"searching {alias}": lambda: idx.search(SearchRequest(query="autorizatia")),
             f"counting the documents of {alias}": idx.count_documents,
@@ -538,3 +562,242 @@ def test_elasticsearch_error_answers_raise_indexing_error_naming_what_failed(es_
     finally:
         idx.es.indices.delete(index=",".join(idx.indices()))
         idx.close()
+
+
+# -- what a caller sees: every statistic over its own access level's set (visibility.py) --------
+
+
+def test_each_request_is_answered_from_the_set_of_the_highest_level_it_names() -> None:
+    from arhiva.indexing.visibility import scope, sets_holding, sets_not_holding
+
+    public, internal, restricted = AccessLevel.public, AccessLevel.internal, AccessLevel.restricted
+    assert sets_holding(public) == (public, internal, restricted) and sets_not_holding(public) == ()
+    assert sets_holding(internal) == (internal, restricted) and sets_not_holding(internal) == (public,)
+    assert sets_holding(restricted) == (restricted,)
+    # What the API asks for a public, an internal and a restricted key: the set is the filter.
+    for levels, clearance in (((public,), public), ((public, internal), internal), ((), restricted)):
+        scoped = scope(SearchFilters(access_level=levels, collection=("urbanism",)))
+        assert scoped.clearance == clearance
+        assert scoped.filters == SearchFilters(collection=("urbanism",))
+    # Fewer levels than the set holds: the filter stays.
+    only = scope(SearchFilters(access_level=(internal,)))
+    assert only.clearance == internal and only.filters.access_level == (internal,)
+    assert scope(SearchFilters(access_level=(restricted, public))).clearance == restricted
+
+
+def _page(doc_id: str, level: AccessLevel, text: str) -> list[IndexRecord]:
+    return [
+        IndexRecord(
+            document_id=doc_id,
+            page=1,
+            title=f"Document {doc_id[:6]}",
+            collection="registratura",
+            document_type=None,
+            issue_date=dt.date(2020, 1, 1),
+            registration_number=None,
+            access_level=level,
+            pdf_path=f"documents/{doc_id[:2]}/{doc_id}/document.pdf",
+            text=text,
+        )
+    ]
+
+
+def _doc_id(name: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(name.encode()).hexdigest()
+
+
+def test_a_public_answer_is_byte_identical_whatever_restricted_pages_hold(
+    location: str, tmp_path: Path
+) -> None:
+    """A public caller's answer, scores, order, counts and facets included, is the same before
+    and after "beta" is added to six restricted pages, while the answer of those who may see the
+    pages changes: "alfa beta" ranks P2 (beta twice) first while beta is the rarer word, and P1
+    (alfa twice) once six more pages hold beta, had they been counted."""
+    filler = "unu doi trei patru cinci"
+    public = {
+        "P1": "alfa alfa beta unu doi",
+        "P2": "alfa beta beta unu doi",
+        "P3": "alfa unu doi trei patru",
+        **{f"public-{n}": filler for n in range(10)},
+    }
+    internal = {f"internal-{n}": filler for n in range(3)}
+    restricted = [f"restricted-{n}" for n in range(6)]
+    queries = ["alfa beta", "beta", "bet*", '"alfa beta"', "alfa"]
+    callers = {
+        "public": (AccessLevel.public,),  # what the API asks for a public key
+        "internal": (AccessLevel.public, AccessLevel.internal),
+    }
+
+    def answers(idx: SearchIndex) -> list[str]:
+        out = []
+        for limit in (idx.count_limit, 1):  # exact counts, then lower bounds
+            idx.count_limit = limit
+            for levels in callers.values():
+                for q in queries:
+                    request = SearchRequest(query=q, filters=SearchFilters(access_level=levels))
+                    out.append(idx.search(request).model_dump_json())
+        return out
+
+    idx = open_index(tmp_path, location)
+    try:
+        for name, text in public.items():
+            idx.upsert_document(_doc_id(name), _page(_doc_id(name), AccessLevel.public, text))
+        for name, text in internal.items():
+            idx.upsert_document(_doc_id(name), _page(_doc_id(name), AccessLevel.internal, text))
+        for name in restricted:
+            idx.upsert_document(_doc_id(name), _page(_doc_id(name), AccessLevel.restricted, filler))
+        idx.refresh()
+        count_limit = idx.count_limit
+        before = answers(idx)
+        idx.count_limit = count_limit
+        everything_before = idx.search(SearchRequest(query="alfa beta"))
+
+        for name in restricted:  # the word added to six restricted pages
+            idx.upsert_document(
+                _doc_id(name), _page(_doc_id(name), AccessLevel.restricted, "beta unu doi trei patru")
+            )
+        idx.refresh()
+        after = answers(idx)
+        idx.count_limit = count_limit
+        everything_after = idx.search(SearchRequest(query="alfa beta"))
+    finally:
+        idx.close()
+
+    assert after == before  # byte for byte
+    public_answer = SearchResult.model_validate_json(before[0])
+    assert [h.document_id for h in public_answer.hits] == [_doc_id("P2"), _doc_id("P1")]
+    assert public_answer.facets["access_level"] == (FacetCount(value="public", count=2),)
+    assert not SearchResult.model_validate_json(before[len(before) // 2]).total_exact  # counted 2 pages
+    # Those who may see the restricted pages do get their statistics: the order turns.
+    assert [h.document_id for h in everything_before.hits] == [_doc_id("P2"), _doc_id("P1")]
+    assert [h.document_id for h in everything_after.hits] == [_doc_id("P1"), _doc_id("P2")]
+
+
+def test_a_document_whose_access_level_changes_moves_between_the_sets(location: str, tmp_path: Path) -> None:
+    """upsert_document() with the document's new level is all a change of level needs: it
+    leaves the sets that no longer see it (their answers are those of an index that never held
+    it there) and enters the new ones; with no records it leaves every set.
+
+    Scores are compared on SQLite only: Lucene counts a deleted record in its segment's term
+    statistics until a merge drops it (and Elasticsearch keeps deleted records a while for its
+    replicas), so on Elasticsearch a set's scores still count, for a while, the text of a record
+    it held, which its callers could see (docs/search-contract.md)."""
+    moved = _doc_id("moved")
+    text = "Cerere pentru autorizația de construire a unei magazii, strada Mutării nr. 3."
+    requests = {
+        level: [
+            SearchRequest(query=q, filters=SearchFilters(access_level=levels))
+            for q in ("autorizatia", "mutarii", "construire strada")
+        ]
+        for level, levels in {
+            "public": (AccessLevel.public,),
+            "internal": (AccessLevel.public, AccessLevel.internal),
+            "restricted": (),
+        }.items()
+    }
+
+    def answer(idx: SearchIndex, request: SearchRequest) -> str:
+        result = idx.search(request)
+        if idx.backend == "elasticsearch":
+            result = result.model_copy(
+                update={"hits": tuple(h.model_copy(update={"score": 0}) for h in result.hits)}
+            )
+        return result.model_dump_json()
+
+    def answers(idx: SearchIndex) -> dict[str, list[str]]:
+        return {level: [answer(idx, r) for r in rs] for level, rs in requests.items()}
+
+    def build(folder: Path, level: AccessLevel | None) -> dict[str, list[str]]:
+        """The answers of an index of DOCS with the document at `level` (None: without it)."""
+        name = location if location == "sqlite" else f"{location}-ref-{folder.name}"
+        idx = open_index(folder, name)
+        try:
+            for doc_id in DOCS:
+                idx.upsert_document(doc_id, records(doc_id))
+            if level is not None:
+                idx.upsert_document(moved, _page(moved, level, text))
+            idx.refresh()
+            return answers(idx)
+        finally:
+            if idx.backend == "elasticsearch":
+                idx.es.indices.delete(index=",".join(idx.indices()))  # type: ignore[attr-defined]
+            idx.close()
+
+    expected = {
+        str(level): build(tmp_path / f"ref-{level}", level)
+        for level in (AccessLevel.public, AccessLevel.internal, AccessLevel.restricted)
+    }
+    expected["none"] = build(tmp_path / "ref-none", None)
+
+    idx = open_index(tmp_path / "moving", location)
+    try:
+        for doc_id in DOCS:
+            idx.upsert_document(doc_id, records(doc_id))
+        for level in ("public", "restricted", "internal", "public", "internal", "restricted"):
+            idx.upsert_document(moved, _page(moved, AccessLevel(level), text))
+            idx.refresh()
+            assert answers(idx) == expected[level], level
+            visible = {
+                caller: {h.document_id for h in idx.search(rs[1]).hits} for caller, rs in requests.items()
+            }
+            seen_by = {
+                "public": list(requests),
+                "internal": ["internal", "restricted"],
+                "restricted": ["restricted"],
+            }
+            assert visible == {c: {moved} if c in seen_by[level] else set() for c in requests}, level
+        assert idx.count_pages() == 7 and idx.count_documents() == 4
+        idx.upsert_document(moved, [])  # deleted: out of every set
+        idx.refresh()
+        assert answers(idx) == expected["none"]
+        assert not idx.has_document(moved) and idx.count_pages() == 6
+    finally:
+        if idx.backend == "elasticsearch":
+            idx.es.indices.delete(index=",".join(idx.indices()))  # type: ignore[attr-defined]
+        idx.close()
+
+
+def test_a_sqlite_index_of_the_former_layout_asks_for_reindex_which_builds_the_new(tmp_path: Path) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    from arhiva.errors import IndexVersionError
+    from arhiva.indexing.open import embedded_path
+
+    # Schema 3, as the previous arhiva wrote it: one full-text table of every page.
+    with closing(sqlite3.connect(embedded_path(tmp_path))) as db, db:
+        db.executescript(
+            """
+            CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+            INSERT INTO meta VALUES ('schema_version', '3');
+            CREATE TABLE documents (doc INTEGER PRIMARY KEY, document_id TEXT NOT NULL UNIQUE);
+            CREATE TABLE pages (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
+            CREATE VIRTUAL TABLE pages_fts USING fts5(text, content='pages', content_rowid='id');
+            CREATE TRIGGER pages_ai AFTER INSERT ON pages BEGIN
+                INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
+            END;
+            """
+        )
+    idx = open_index(tmp_path)
+    try:
+        with pytest.raises(
+            IndexVersionError, match=r"has index schema 3, this arhiva needs 4; run `arhiva reindex`"
+        ):
+            idx.search(SearchRequest(query="autorizatia"))
+        with pytest.raises(IndexVersionError):
+            idx.upsert_document(A, records(A))
+        assert idx.rebuild((doc_id, records(doc_id)) for doc_id in DOCS) == 6
+        public = SearchFilters(access_level=(AccessLevel.public,))
+        assert found(idx, "autorizatia", access_level=public.access_level) == {"a": (1,)}
+        assert found(idx, "autorizatia") == {"a": (1,), "c": (1,)}
+    finally:
+        idx.close()
+    with closing(sqlite3.connect(embedded_path(tmp_path))) as db:
+        tables = {
+            name
+            for (name,) in db.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'trigger')")
+        }
+    assert "pages_fts" not in tables and "pages_ai" not in tables
+    assert {"pages_fts_public", "pages_fts_internal", "pages_fts_restricted"} <= tables

@@ -1,1 +1,1 @@
-"""Search indexes behind one interface: the embedded SQLite FTS5 index (Elasticsearch next)."""
+"""Search indexes behind one interface: the embedded SQLite FTS5 index and Elasticsearch."""

@@ -26,7 +26,11 @@ __all__ = ["DocumentRecords", "IndexVersionError", "IndexingError", "SearchIndex
 
 class SearchIndex(Protocol):
     """Every method raises arhiva's errors only, never its backend library's: IndexingError
-    (IndexVersionError for an index to rebuild with `arhiva reindex`), naming where and what."""
+    (IndexVersionError for an index to rebuild with `arhiva reindex`), naming where and what.
+
+    Every backend keeps one full-text set per clearance (visibility.py) and answers a search
+    from the set its access-level filter names, so that scores and counts cover only what the
+    caller may see."""
 
     backend: str
     # A search counts documents (total, facets) over at most count_limit + 1 matching pages:
@@ -34,7 +38,9 @@ class SearchIndex(Protocol):
     count_limit: int
 
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
-        """Replace every page record of a document. Returns the number of records written."""
+        """Replace every page record of a document, in the sets of every clearance that sees its
+        access level and in no other: a document whose level changed moves. No records: the
+        document leaves the index (every set). Returns the number of page records written."""
         ...
 
     def refresh(self) -> None:
@@ -52,7 +58,9 @@ class SearchIndex(Protocol):
     def count_documents(self) -> int: ...
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Documents matching the request, best first, with pages, snippet and facets."""
+        """Documents matching the request, best first, with pages, snippet and facets, all
+        computed over the set of the highest access level the request's filter names (every
+        document without one): visibility.scope."""
         ...
 
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:

@@ -1,8 +1,12 @@
 """The Elasticsearch backend: the index the portal queries.
 
-Contract (see docs/search-contract.md): one record per page in a versioned index
-`<alias>-v<schema>-<build time>` behind the alias (default `arhiva-pages`); mapping kept as
-data in schemas/es/, `dynamic: strict`, `_meta.schema_version`. Record ids are
+Contract (see docs/search-contract.md): one record per page, in one index per clearance
+(visibility.py: the `public` set holds the public pages, `internal` the public and internal
+ones, `restricted` all of them), each a versioned index `<alias>-<clearance>-v<schema>-<build
+time>` behind the alias `<alias>-<clearance>` (default alias `arhiva-pages`); a search reads
+the set of its caller's clearance only, so Elasticsearch's term statistics, and every score
+and count, cover what that caller may see. Mapping kept as data in schemas/es/, `dynamic:
+strict`, `_meta.schema_version` (and `_meta.clearance`, set per index). Record ids are
 `<document id>-<page>`: content-derived, so indexing again overwrites instead of duplicating.
 """
 
@@ -12,7 +16,7 @@ import datetime as dt
 import json
 import time
 from collections import Counter, deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -20,14 +24,15 @@ from importlib import resources
 from typing import Any
 
 import orjson
-from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, NotFoundError, TransportError
+from elasticsearch import ApiError, ConnectionTimeout, Elasticsearch, TransportError
 from elasticsearch import ConnectionError as EsConnectionError
 from elasticsearch.serializer import OrjsonSerializer
 
 from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionError
 from arhiva.indexing.folding import fold
 from arhiva.indexing.query import parse_query
-from arhiva.schemas.models import IndexRecord
+from arhiva.indexing.visibility import ALL, CLEARANCES, scope, sets_holding, sets_not_holding
+from arhiva.schemas.models import AccessLevel, IndexRecord
 from arhiva.schemas.search import (
     COUNT_LIMIT,
     FACET_FIELDS,
@@ -41,11 +46,12 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 4
+# 5: one index per clearance (4 had one index of every page, whatever its access level).
+SCHEMA_VERSION = 5
 DEFAULT_ALIAS = "arhiva-pages"
 MAX_PAGES_PER_HIT = 100
 MAX_FACET_VALUES = 50
-# Bulk requests of at most this many records or bytes (a page record is about 3.7 KB as JSON).
+# Bulk requests of at most this many actions or bytes (a page record is about 3.7 KB as JSON).
 BULK_CHUNK_RECORDS = 2000
 BULK_CHUNK_BYTES = 8 * 1024 * 1024
 # Bulk requests in flight during a rebuild: the server indexes these while the client builds
@@ -57,14 +63,18 @@ _BULK_FILTER = ["errors", "items.*._id", "items.*.status", "items.*.error"]
 _SOURCE_FIELDS = ["page", *HIT_FIELDS]
 
 
-def index_definition() -> dict[str, Any]:
-    """The mapping and settings of the current schema version, as kept in schemas/es/."""
+def index_definition(clearance: AccessLevel | None = None) -> dict[str, Any]:
+    """The mapping and settings of the current schema version, as kept in schemas/es/; with a
+    clearance, that of its set's index (named in `_meta.clearance`)."""
     text = (
         resources.files("arhiva.schemas")
         .joinpath(f"es/arhiva-pages.v{SCHEMA_VERSION}.json")
         .read_text("utf-8")
     )
-    return json.loads(text)
+    definition: dict[str, Any] = json.loads(text)
+    if clearance is not None:
+        definition["mappings"]["_meta"]["clearance"] = clearance.value
+    return definition
 
 
 def record_id(document_id: str, page: int) -> str:
@@ -94,19 +104,50 @@ def parse_facet_key(key: str) -> dict[str, str | None]:
     return {name: (p[1:] if p else None) for name, p in zip(FACET_FIELDS, parts, strict=True)}
 
 
-def _chunks(records: Iterable[IndexRecord]) -> Iterator[dict[str, bytes]]:
-    """Bulk request bodies: record id -> its two NDJSON lines, at most BULK_CHUNK_RECORDS
-    records or about BULK_CHUNK_BYTES each."""
-    chunk: dict[str, bytes] = {}
-    size = 0
+@dataclass(frozen=True)
+class _Action:
+    """One bulk action: its NDJSON lines, and what it concerns (to name it when refused)."""
+
+    index: str
+    record_id: str
+    lines: bytes
+
+
+def _index_actions(
+    records: Iterable[IndexRecord], targets: Callable[[AccessLevel], tuple[str, ...]]
+) -> Iterator[_Action]:
+    """An `index` action for each record in each index `targets` gives for its access level
+    (the record's source serialised once for all of them)."""
     for r in records:
         rid = record_id(r.document_id, r.page)
-        lines = b'{"index":{"_id":%b}}\n%b\n' % (orjson.dumps(rid), orjson.dumps(to_source(r)))
-        chunk[rid] = lines
-        size += len(lines)
+        quoted_id = orjson.dumps(rid)
+        source = orjson.dumps(to_source(r))
+        for index in targets(r.access_level):
+            yield _Action(
+                index,
+                rid,
+                b'{"index":{"_index":%b,"_id":%b}}\n%b\n' % (orjson.dumps(index), quoted_id, source),
+            )
+
+
+def _delete_actions(where: Iterable[tuple[str, str]]) -> Iterator[_Action]:
+    """A `delete` action for each (index, record id)."""
+    for index, rid in where:
+        yield _Action(
+            index, rid, b'{"delete":{"_index":%b,"_id":%b}}\n' % (orjson.dumps(index), orjson.dumps(rid))
+        )
+
+
+def _chunks(actions: Iterable[_Action]) -> Iterator[list[_Action]]:
+    """Bulk request bodies of at most BULK_CHUNK_RECORDS actions or about BULK_CHUNK_BYTES."""
+    chunk: list[_Action] = []
+    size = 0
+    for action in actions:
+        chunk.append(action)
+        size += len(action.lines)
         if len(chunk) >= BULK_CHUNK_RECORDS or size >= BULK_CHUNK_BYTES:
             yield chunk
-            chunk = {}
+            chunk = []
             size = 0
     if chunk:
         yield chunk
@@ -134,8 +175,9 @@ def to_source(r: IndexRecord) -> dict[str, Any]:
     }
 
 
-def build_query(request: SearchRequest) -> dict[str, Any] | None:
-    """The Elasticsearch query for a request, or None when the query has no words."""
+def build_query(request: SearchRequest, filters: SearchFilters | None = None) -> dict[str, Any] | None:
+    """The Elasticsearch query for a request (with `filters` instead of the request's own), or
+    None when the query has no words."""
     must: list[dict[str, Any]] = []
     for term in parse_query(request.query):
         words = fold(" ".join(term.words))
@@ -149,7 +191,7 @@ def build_query(request: SearchRequest) -> dict[str, Any] | None:
             must.append({"match": {"text_folded": {"query": words}}})
     if not must:
         return None
-    return {"bool": {"must": must, "filter": _filters(request.filters)}}
+    return {"bool": {"must": must, "filter": _filters(request.filters if filters is None else filters)}}
 
 
 def _filters(f: SearchFilters) -> list[dict[str, Any]]:
@@ -284,9 +326,17 @@ def _indexing_error(url: str, doing: str, exc: ApiError | TransportError) -> Ind
     return error
 
 
+_REBUILD = "run `arhiva reindex` to rebuild it from the archive"
+
+
 class ElasticIndex:
     """SearchIndex on Elasticsearch 8. Every public method raises arhiva's errors only: the
-    client's (transport failures and HTTP error answers) become IndexingError."""
+    client's (transport failures and HTTP error answers) become IndexingError.
+
+    `alias` names the index set: one alias per clearance, `<alias>-<clearance>` (visibility.py),
+    each over one versioned index `<alias>-<clearance>-v<schema>-<build time>`. A search reads
+    the alias of its clearance; what concerns every document (counts of the whole index, its
+    document ids) reads the `restricted` one, which holds them all."""
 
     backend = "elasticsearch"
 
@@ -308,13 +358,18 @@ class ElasticIndex:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="arhiva-es-search")
         try:
             with self._failures(f"opening {alias}"):
-                exists = self.es.indices.exists_alias(name=alias)
-                # An index of another schema version is refused by every call but rebuild(),
-                # which is what replaces it (`arhiva reindex`).
-                self._version_problem: str | None = self._version_mismatch() if exists else None
-                if not exists and create:
-                    name = self._create_index()
-                    self.es.indices.put_alias(index=name, name=alias)
+                behind = self._aliased()
+                # An index of another schema version (or an incomplete set) is refused by every
+                # call but rebuild(), which is what replaces it (`arhiva reindex`).
+                self._version_problem: str | None = self._layout_problem(behind) if behind else None
+                if not behind and create:
+                    created = {c: self._create_index(c) for c in CLEARANCES}
+                    self.es.indices.update_aliases(
+                        actions=[
+                            {"add": {"index": name, "alias": self.set_alias(c)}}
+                            for c, name in created.items()
+                        ]
+                    )
         except BaseException:
             self._pool.shutdown(wait=False)
             self.es.close()
@@ -330,35 +385,73 @@ class ElasticIndex:
 
     # -- index management ----------------------------------------------------------------
 
-    def _create_index(self, *, building: bool = False) -> str:
-        """A new versioned index; `building`: not refreshed and translog synced in the background
-        until rebuild() sets the schema's settings back."""
+    def set_alias(self, clearance: AccessLevel) -> str:
+        """The alias of a clearance's set: `<alias>-public`, `<alias>-internal`, `<alias>-restricted`."""
+        return f"{self.alias}-{clearance.value}"
+
+    def aliases(self) -> list[str]:
+        """Every set's alias, public first."""
+        return [self.set_alias(c) for c in CLEARANCES]
+
+    def _create_index(self, clearance: AccessLevel, *, building: bool = False) -> str:
+        """A new versioned index for a clearance's set; `building`: not refreshed and translog
+        synced in the background until rebuild() sets the schema's settings back."""
         stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
-        name = f"{self.alias}-v{SCHEMA_VERSION}-{stamp}"
-        definition = index_definition()
+        name = f"{self.set_alias(clearance)}-v{SCHEMA_VERSION}-{stamp}"
+        definition = index_definition(clearance)
         settings = dict(definition["settings"])
         if building:
             settings.update({"refresh_interval": "-1", "translog.durability": "async"})
         self.es.indices.create(index=name, settings=settings, mappings=definition["mappings"])
         return name
 
-    def indices(self) -> list[str]:
-        """The indices behind the alias (none when the alias does not exist)."""
-        with self._failures(f"listing the indices behind {self.alias}"):
-            try:
-                return sorted(self.es.indices.get_alias(name=self.alias))
-            except NotFoundError:
-                return []
+    def _aliased(self) -> dict[str, list[str]]:
+        """Each of this index's aliases that exists (the sets' and, from schema 4 and before,
+        the bare `alias`) -> the indices behind it."""
+        ours = {self.alias, *self.aliases()}
+        behind: dict[str, list[str]] = {}
+        # A pattern: an answer (possibly empty) even when some of the aliases do not exist.
+        for index, body in self.es.indices.get_alias(name=f"{self.alias}*").items():
+            for name in body.get("aliases", {}):
+                if name in ours:
+                    behind.setdefault(name, []).append(index)
+        return {name: sorted(indices) for name, indices in behind.items()}
 
-    def _version_mismatch(self) -> str | None:
-        for name, body in self.es.indices.get_mapping(index=self.alias).items():
-            version = body["mappings"].get("_meta", {}).get("schema_version")
-            if version != SCHEMA_VERSION:
+    def indices(self) -> list[str]:
+        """The indices behind this index's aliases (none when no alias exists)."""
+        with self._failures(f"listing the indices behind {self.alias}"):
+            return sorted({i for indices in self._aliased().values() for i in indices})
+
+    def _layout_problem(self, behind: dict[str, list[str]]) -> str | None:
+        """Why the existing aliases are not this schema's set of indices, or None."""
+        if self.alias in behind:  # schema 4 and before: one index for every page
+            name = behind[self.alias][0]
+            return self._outdated(name, self.alias, self._meta(name).get("schema_version"))
+        for clearance in CLEARANCES:
+            alias = self.set_alias(clearance)
+            if len(behind.get(alias, ())) != 1:
                 return (
-                    f"index {name} behind {self.alias} has schema {version}, this arhiva needs "
-                    f"{SCHEMA_VERSION}; run `arhiva reindex` to rebuild it from the archive"
+                    f"{alias} is missing or names several indices: the index set of {self.alias} "
+                    f"is incomplete; {_REBUILD}"
+                )
+            name = behind[alias][0]
+            meta = self._meta(name)
+            if meta.get("schema_version") != SCHEMA_VERSION:
+                return self._outdated(name, alias, meta.get("schema_version"))
+            if meta.get("clearance") != clearance.value:
+                return (
+                    f"index {name} behind {alias} is the set of {meta.get('clearance')}, "
+                    f"not of {clearance.value}; {_REBUILD}"
                 )
         return None
+
+    @staticmethod
+    def _outdated(name: str, alias: str, version: object) -> str:
+        return f"index {name} behind {alias} has schema {version}, this arhiva needs {SCHEMA_VERSION}; {_REBUILD}"
+
+    def _meta(self, index: str) -> dict[str, Any]:
+        body = self.es.indices.get_mapping(index=index)[index]
+        return dict(body["mappings"].get("_meta", {}))
 
     def _check_version(self) -> None:
         if self._version_problem:
@@ -366,10 +459,11 @@ class ElasticIndex:
 
     # -- writing -------------------------------------------------------------------------
 
-    def _bulk(self, index: str, records: Iterable[IndexRecord], *, in_flight: int = 1) -> int:
-        """Send the records as NDJSON bulk requests built here (one orjson call per record),
-        `in_flight` of them at once: a rebuild keeps the server busy while this process builds
-        the next request. Records refused because the server was busy (429) are sent again."""
+    def _bulk(self, actions: Iterable[_Action], *, in_flight: int = 1) -> int:
+        """Send the actions as NDJSON bulk requests (built by _index_actions, one orjson call
+        per record), `in_flight` of them at once: a rebuild keeps the server busy while this
+        process builds the next request. Actions refused because the server was busy (429) are
+        sent again. Returns the actions done; raises IndexingError naming those refused."""
         written = 0
         failures: list[str] = []
         pending: deque[Future[tuple[int, list[str]]]] = deque()
@@ -382,89 +476,147 @@ class ElasticIndex:
 
         with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="arhiva-es-bulk") as pool:
             try:
-                for chunk in _chunks(records):
+                for chunk in _chunks(actions):
                     while len(pending) >= in_flight:
                         settle(pending.popleft())
-                    pending.append(pool.submit(self._send, index, chunk))
+                    pending.append(pool.submit(self._send, chunk))
                 while pending:
                     settle(pending.popleft())
             finally:
                 for future in pending:
                     future.cancel()
         if failures:
-            raise IndexingError(
-                f"{len(failures)} page records were not indexed in {index}: " + "; ".join(failures[:5])
-            )
+            raise IndexingError(f"{len(failures)} page records were not indexed: " + "; ".join(failures[:5]))
         return written
 
-    def _send(self, index: str, chunk: dict[str, bytes]) -> tuple[int, list[str]]:
-        """One bulk request of record id -> NDJSON lines; returns (written, failures)."""
+    def _send(self, chunk: list[_Action]) -> tuple[int, list[str]]:
+        """One bulk request; returns (actions done, failures). The answer's items come in the
+        order of the request's actions."""
         written = 0
         failed: list[str] = []
         for attempt in range(BULK_RETRIES + 1):
             if attempt:
                 time.sleep(0.5 * attempt)
-            resp = self.es.bulk(index=index, operations=b"".join(chunk.values()), filter_path=_BULK_FILTER)
+            resp = self.es.bulk(operations=b"".join(a.lines for a in chunk), filter_path=_BULK_FILTER)
             if not resp.get("errors"):
                 return written + len(chunk), failed
-            busy: dict[str, bytes] = {}
-            refused = 0
-            for item in resp["items"]:
+            busy: list[_Action] = []
+            for action, item in zip(chunk, resp["items"], strict=True):
                 info = next(iter(item.values()))
                 if "error" not in info:
-                    continue
-                if info.get("status") == 429 and attempt < BULK_RETRIES:
-                    busy[info["_id"]] = chunk[info["_id"]]
+                    written += 1
+                elif info.get("status") == 429 and attempt < BULK_RETRIES:
+                    busy.append(action)
                 else:
-                    refused += 1
-                    failed.append(f"{info.get('_id')}: {info.get('error')}")
-            written += len(chunk) - len(busy) - refused
+                    failed.append(f"{action.record_id} in {action.index}: {info.get('error')}")
             if not busy:
                 break
             chunk = busy
         return written, failed
 
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
-        """Index a document's pages. Its pages are fixed by its id (derived from their content),
-        so indexing it again overwrites the same record ids and leaves nothing stale behind."""
+        """Index a document's pages in the set of every clearance that sees its level, after
+        removing them from the sets below it (where a change of access level leaves them): a
+        document moved up is out of sight before anything else is written. Its pages are fixed
+        by its id (derived from their content), so indexing it again overwrites the same record
+        ids and leaves nothing stale behind. No records: the document leaves every set."""
         self._check_version()
+        rows = list(records)
         with self._failures(f"indexing {document_id}"):
-            return self._bulk(self.alias, records)
+            if not rows:
+                self._delete_document(document_id)
+                return 0
+            level = rows[0].access_level
+            below = [self.set_alias(c) for c in sets_not_holding(level)]
+            if below:
+                stale = self._present(below, [record_id(r.document_id, r.page) for r in rows])
+                if stale:
+                    self._bulk(_delete_actions(stale))
+            self._bulk(_index_actions(rows, self._targets))
+        return len(rows)
+
+    def _targets(self, level: AccessLevel) -> tuple[str, ...]:
+        """Where a record of this level is written: the alias of each set that holds it."""
+        return tuple(self.set_alias(c) for c in sets_holding(level))
+
+    def _present(self, indices: list[str], ids: list[str]) -> list[tuple[str, str]]:
+        """(index, record id) of each of these records the indices hold, written or not yet
+        refreshed (a real-time get)."""
+        docs = [{"_index": index, "_id": rid} for index in indices for rid in ids]
+        resp = self.es.mget(docs=docs, source=False)
+        found = []
+        for d in resp["docs"]:
+            if "error" in d:
+                raise IndexingError(
+                    f"Elasticsearch at {self.url} failed while looking up {d['_id']}: {d['error']}"
+                )
+            if d.get("found"):
+                found.append((d["_index"], d["_id"]))
+        return found
+
+    def _delete_document(self, document_id: str) -> None:
+        """Every record of the document, in every set, deleted. Its pages are found by a search,
+        which sees what was refreshed: refreshed first."""
+        aliases = ",".join(self.aliases())
+        query = {"term": {"document_id": document_id}}
+        while True:
+            self.es.indices.refresh(index=aliases)
+            resp = self.es.search(
+                index=aliases, query=query, size=MAX_WINDOW, source=False, track_total_hits=False
+            )
+            hits = resp["hits"]["hits"]
+            if hits:
+                self._bulk(_delete_actions((h["_index"], h["_id"]) for h in hits))
+            if len(hits) < MAX_WINDOW:
+                return
 
     def refresh(self) -> None:
         with self._failures(f"refreshing {self.alias}"):
-            self.es.indices.refresh(index=self.alias)
+            self.es.indices.refresh(index=",".join(self.aliases()))
 
     def rebuild(self, documents: Iterable[DocumentRecords]) -> int:
-        """Build a new index, then move the alias to it in one atomic `_aliases` call.
+        """Build a new index for each set, then move the sets' aliases to them in one atomic
+        `_aliases` call (removing an older schema's alias too).
 
-        While it is built nobody searches it, so it is not refreshed and its translog is not
-        synced on every request; both are set back to the schema's settings before the switch."""
+        While they are built nobody searches them, so they are not refreshed and their translog
+        is not synced on every request; both are set back to the schema's settings before the
+        switch."""
         old = self.indices()
+        written = 0
+
+        def counted() -> Iterator[IndexRecord]:
+            nonlocal written
+            for _, records in documents:
+                for r in records:
+                    written += 1
+                    yield r
+
         with self._failures(f"rebuilding {self.alias}"):
-            new = self._create_index(building=True)
+            new = {c: self._create_index(c, building=True) for c in CLEARANCES}
             try:
-                written = self._bulk(
-                    new, (r for _, records in documents for r in records), in_flight=BULK_IN_FLIGHT
-                )
+                targets = {level: tuple(new[c] for c in sets_holding(level)) for level in CLEARANCES}
+                self._bulk(_index_actions(counted(), targets.__getitem__), in_flight=BULK_IN_FLIGHT)
                 settings = index_definition()["settings"]
+                names = ",".join(new.values())
                 self.es.indices.put_settings(
-                    index=new,
+                    index=names,
                     settings={
                         "refresh_interval": settings["refresh_interval"],
                         "translog.durability": "request",
                     },
                 )
-                self.es.indices.refresh(index=new)
+                self.es.indices.refresh(index=names)
                 actions: list[dict[str, Any]] = [
-                    {"remove": {"index": name, "alias": self.alias}} for name in old
+                    {"remove": {"index": index, "alias": alias}}
+                    for alias, indices in self._aliased().items()
+                    for index in indices
                 ]
-                actions.append({"add": {"index": new, "alias": self.alias}})
+                actions += [{"add": {"index": name, "alias": self.set_alias(c)}} for c, name in new.items()]
                 self.es.indices.update_aliases(actions=actions)
             except BaseException:
                 # Best effort: a node that went away must not hide why the rebuild failed.
                 with suppress(ApiError, TransportError):
-                    self.es.indices.delete(index=new, ignore_unavailable=True)
+                    self.es.indices.delete(index=",".join(new.values()), ignore_unavailable=True)
                 raise
             self._version_problem = None
             for name in old:
@@ -472,11 +624,17 @@ class ElasticIndex:
         return written
 
     # -- reading -------------------------------------------------------------------------
+    # What concerns every document reads the set that holds them all.
+
+    @property
+    def _everything(self) -> str:
+        return self.set_alias(ALL)
 
     def has_document(self, document_id: str) -> bool:
         self._check_version()
-        with self._failures(f"looking up {document_id} in {self.alias}"):
-            return self.es.count(index=self.alias, query={"term": {"document_id": document_id}})["count"] > 0
+        with self._failures(f"looking up {document_id} in {self._everything}"):
+            query = {"term": {"document_id": document_id}}
+            return self.es.count(index=self._everything, query=query)["count"] > 0
 
     def document_ids(self) -> Iterator[str]:
         self._check_version()
@@ -489,8 +647,8 @@ class ElasticIndex:
             if after:
                 composite["after"] = after
             # Only the request is inside: what the caller does at each yield is not ours to wrap.
-            with self._failures(f"listing the documents of {self.alias}"):
-                resp = self.es.search(index=self.alias, size=0, aggs={"ids": {"composite": composite}})
+            with self._failures(f"listing the documents of {self._everything}"):
+                resp = self.es.search(index=self._everything, size=0, aggs={"ids": {"composite": composite}})
             buckets = resp["aggregations"]["ids"]["buckets"]
             yield from (b["key"]["id"] for b in buckets)
             after = resp["aggregations"]["ids"].get("after_key")
@@ -499,15 +657,15 @@ class ElasticIndex:
 
     def count_pages(self) -> int:
         self._check_version()
-        with self._failures(f"counting the pages of {self.alias}"):
-            return int(self.es.count(index=self.alias)["count"])
+        with self._failures(f"counting the pages of {self._everything}"):
+            return int(self.es.count(index=self._everything)["count"])
 
     def count_documents(self) -> int:
         """The sum of the documents of every facet group (see search()): exact as long as no
         combination of collection, type, access level and year holds 3,000 documents or more."""
         self._check_version()
-        with self._failures(f"counting the documents of {self.alias}"):
-            return self._count({"match_all": {}}).total
+        with self._failures(f"counting the documents of {self._everything}"):
+            return self._count(self._everything, {"match_all": {}}).total
 
     # -- search --------------------------------------------------------------------------
     #
@@ -523,15 +681,20 @@ class ElasticIndex:
     #      aggregation) and the highlighted snippet of each best page.
 
     def search(self, request: SearchRequest) -> SearchResult:
+        """Every request below reads the set of the request's clearance (visibility.scope)."""
         self._check_version()
-        query = build_query(request)
+        scoped = scope(request.filters)
+        query = build_query(request, scoped.filters)
         if query is None:
             return SearchResult(total_documents=0, hits=())
-        with self._failures(f"searching {self.alias}"):
-            counting = self._pool.submit(self._count, query, facets=request.facets, limit=self.count_limit)
+        index = self.set_alias(scoped.clearance)
+        with self._failures(f"searching {index}"):
+            counting = self._pool.submit(
+                self._count, index, query, facets=request.facets, limit=self.count_limit
+            )
             try:
-                chosen = self._best_pages(query, request.offset, request.limit)
-                hits = self._hits(query, chosen) if chosen else []
+                chosen = self._best_pages(index, query, request.offset, request.limit)
+                hits = self._hits(index, query, chosen) if chosen else []
             except BaseException:
                 # Never leave the counting running; its own failure would only hide this one.
                 counting.cancel()
@@ -542,7 +705,9 @@ class ElasticIndex:
             total_documents=counted.total, total_exact=counted.exact, hits=tuple(hits), facets=counted.facets
         )
 
-    def _count(self, query: dict[str, Any], *, facets: bool = True, limit: int | None = None) -> _Counted:
+    def _count(
+        self, index: str, query: dict[str, Any], *, facets: bool = True, limit: int | None = None
+    ) -> _Counted:
         """Documents in total and per facet value, over every matching page or, with `limit`,
         over at most limit + 1 of them (exact when no more than `limit` match)."""
         bounded: dict[str, Any] = {}
@@ -550,7 +715,7 @@ class ElasticIndex:
             # The number of pages visited comes back in hits.total, cheaply: it is bounded.
             bounded = {"terminate_after": limit + 1, "track_total_hits": True}
         resp = self.es.search(
-            index=self.alias,
+            index=index,
             size=0,
             query=query,
             **({"track_total_hits": False} | bounded),
@@ -564,7 +729,7 @@ class ElasticIndex:
         exact = limit is None or int(resp["hits"]["total"]["value"]) <= limit
         groups = resp["aggregations"]["groups"]
         if groups.get("sum_other_doc_count"):
-            return self._count_per_facet(query, facets=facets, bounded=bounded, exact=exact)
+            return self._count_per_facet(index, query, facets=facets, bounded=bounded, exact=exact)
         total = 0
         counts: dict[str, Counter[str]] = {name: Counter() for name in FACET_FIELDS}
         for bucket in groups["buckets"]:
@@ -578,7 +743,7 @@ class ElasticIndex:
         return _Counted(total, exact, {name: _top_facets(c.items()) for name, c in counts.items()})
 
     def _count_per_facet(
-        self, query: dict[str, Any], *, facets: bool, bounded: dict[str, Any], exact: bool
+        self, index: str, query: dict[str, Any], *, facets: bool, bounded: dict[str, Any], exact: bool
     ) -> _Counted:
         """More facet groups than one aggregation returns: a cardinality per facet bucket."""
         aggs: dict[str, Any] = {
@@ -587,7 +752,7 @@ class ElasticIndex:
         if facets:
             aggs.update(_facet_aggs())
         resp = self.es.search(
-            index=self.alias, size=0, query=query, **({"track_total_hits": False} | bounded), aggs=aggs
+            index=index, size=0, query=query, **({"track_total_hits": False} | bounded), aggs=aggs
         )
         out = {}
         if facets:
@@ -598,16 +763,14 @@ class ElasticIndex:
                 )
         return _Counted(int(resp["aggregations"]["documents"]["value"]), exact, out)
 
-    def _best_pages(self, query: dict[str, Any], offset: int, limit: int) -> list[_Best]:
+    def _best_pages(self, index: str, query: dict[str, Any], offset: int, limit: int) -> list[_Best]:
         """The best page of each document of the answer page, best first."""
         wanted = offset + limit
         # A window of pages a few times the documents wanted, then a wider one (equal scores, as
         # a prefix gives, list a document's pages one after another), then collapse.
         for size in (wanted * 3 + 20, wanted * 16 + 80):
             size = min(MAX_WINDOW, size)
-            resp = self.es.search(
-                index=self.alias, query=query, size=size, source=False, track_total_hits=False
-            )
+            resp = self.es.search(index=index, query=query, size=size, source=False, track_total_hits=False)
             best: dict[str, _Best] = {}
             for h in resp["hits"]["hits"]:
                 doc_id, _, page = h["_id"].rpartition("-")
@@ -619,7 +782,7 @@ class ElasticIndex:
                 break
         # Documents with many matching pages each filled the window: collapse instead.
         resp = self.es.search(
-            index=self.alias,
+            index=index,
             query=query,
             collapse={"field": "document_id"},
             from_=offset,
@@ -633,7 +796,7 @@ class ElasticIndex:
             out.append(_Best(doc_id, int(page), float(h["_score"] or 0.0)))
         return out
 
-    def _hits(self, query: dict[str, Any], chosen: list[_Best]) -> list[SearchHit]:
+    def _hits(self, index: str, query: dict[str, Any], chosen: list[_Best]) -> list[SearchHit]:
         ids = [b.document_id for b in chosen]
         pages_request = {
             "size": 0,
@@ -662,7 +825,7 @@ class ElasticIndex:
             "track_total_hits": False,
         }
         pages_resp, snippets_resp = self.es.msearch(
-            index=self.alias, searches=[{}, pages_request, {}, snippets_request]
+            index=index, searches=[{}, pages_request, {}, snippets_request]
         )["responses"]
         for resp in (pages_resp, snippets_resp):
             if "error" in resp:

@@ -1,5 +1,10 @@
 """The embedded index: SQLite FTS5 in the archive folder, one row per page.
 
+Each page's text is stored once (`pages`) and indexed in one full-text table per clearance
+(visibility.py): `pages_fts_public` holds the public pages, `pages_fts_internal` the public and
+internal ones, `pages_fts_restricted` all of them, each an external-content FTS5 table over
+`pages`. A search reads one of them, so bm25() and every count see only what the caller may.
+
 The `unicode61` tokenizer with `remove_diacritics 2` folds ă â î ș ț and the old cedilla
 letters ş ţ to their base letters, and case, both when indexing and when searching; so
 `autorizatie`, `AUTORIZAȚIE` and `autorizaţie` all find `autorizație`. Snippets are cut
@@ -19,7 +24,8 @@ from typing import Any
 
 from arhiva.indexing.base import DocumentRecords, IndexingError, IndexVersionError
 from arhiva.indexing.query import parse_query, to_fts5
-from arhiva.schemas.models import IndexRecord
+from arhiva.indexing.visibility import CLEARANCES, scope, sets_holding
+from arhiva.schemas.models import AccessLevel, IndexRecord
 from arhiva.schemas.search import (
     COUNT_LIMIT,
     FACET_FIELDS,
@@ -33,7 +39,8 @@ from arhiva.schemas.search import (
     SearchResult,
 )
 
-SCHEMA_VERSION = 3
+# 4: one full-text table per clearance (3 had one table of every page, whatever its level).
+SCHEMA_VERSION = 4
 INDEX_FILE = "index.sqlite"
 MAX_PAGES_PER_HIT = 100
 MAX_FACET_VALUES = 50
@@ -44,6 +51,17 @@ REBUILD_CACHE_KIB = 256 * 1024  # a rebuild merges full-text segments in a 256 M
 PAGE_BITS = 16
 MAX_PAGE = (1 << PAGE_BITS) - 1
 
+
+def fts_table(clearance: AccessLevel) -> str:
+    """The full-text table of a clearance's set."""
+    return f"pages_fts_{clearance.value}"
+
+
+_FTS_TABLE = """CREATE VIRTUAL TABLE {table} USING fts5(
+    text, content='pages', content_rowid='id',
+    tokenize='unicode61 remove_diacritics 2'
+);
+"""
 _TABLES = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
@@ -59,25 +77,20 @@ CREATE TABLE documents (
     pdf_path TEXT NOT NULL
 );
 CREATE TABLE pages (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
-CREATE VIRTUAL TABLE pages_fts USING fts5(
-    text, content='pages', content_rowid='id',
-    tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TRIGGER pages_ai AFTER INSERT ON pages BEGIN
-    INSERT INTO pages_fts(rowid, text) VALUES (new.id, new.text);
-END;
-CREATE TRIGGER pages_ad AFTER DELETE ON pages BEGIN
-    INSERT INTO pages_fts(pages_fts, rowid, text) VALUES ('delete', old.id, old.text);
-END;
-"""
-_DROP = """
+""" + "".join(_FTS_TABLE.format(table=fts_table(c)) for c in CLEARANCES)
+# Schema 3's one full-text table, kept up by triggers, goes too.
+_DROP = (
+    """
 DROP TRIGGER IF EXISTS pages_ai;
 DROP TRIGGER IF EXISTS pages_ad;
 DROP TABLE IF EXISTS pages_fts;
-DROP TABLE IF EXISTS pages;
+"""
+    + "".join(f"DROP TABLE IF EXISTS {fts_table(c)};\n" for c in CLEARANCES)
+    + """DROP TABLE IF EXISTS pages;
 DROP TABLE IF EXISTS documents;
 DROP TABLE IF EXISTS meta;
 """
+)
 _INSERT_DOCUMENT = (
     "INSERT INTO documents (document_id, title, collection, document_type, issue_date, year,"
     " registration_number, access_level, pdf_path) VALUES (?,?,?,?,?,?,?,?,?)"
@@ -87,6 +100,12 @@ _UPDATE_DOCUMENT = (
     " registration_number=?, access_level=?, pdf_path=? WHERE doc=?"
 )
 _INSERT_PAGE = "INSERT INTO pages (id, text) VALUES (?, ?)"
+# A document's pages into, or out of, a full-text table ({t}) of external content: what is
+# removed must be given as it was indexed, so both read the text from `pages`.
+_INDEX_PAGES = "INSERT INTO {t}(rowid, text) SELECT id, text FROM pages WHERE id BETWEEN ? AND ?"
+_UNINDEX_PAGES = (
+    "INSERT INTO {t}({t}, rowid, text) SELECT 'delete', id, text FROM pages WHERE id BETWEEN ? AND ?"
+)
 # What a hit shows of its document's row, read by name.
 _HIT_COLUMNS = ("doc", *HIT_FIELDS)
 # SQLite's primary result codes of a database another connection holds: worth trying again.
@@ -225,21 +244,22 @@ class SqliteIndex:
             )
 
     def _write_document(self, document_id: str, records: list[IndexRecord], *, fresh: bool) -> None:
-        """Inside a transaction: the document's row and its pages, replacing what it had.
+        """Inside a transaction: the document's row and its pages, replacing what it had, in the
+        full-text table of every clearance that sees its (new) level and in no other.
         `fresh`: the index was just emptied, nothing to replace."""
         row = (
             None
             if fresh
             else self._db.execute(
-                "SELECT doc FROM documents WHERE document_id = ?", (document_id,)
+                "SELECT doc, access_level FROM documents WHERE document_id = ?", (document_id,)
             ).fetchone()
         )
         if row is not None:
             doc = int(row[0])
-            self._db.execute(
-                "DELETE FROM pages WHERE id BETWEEN ? AND ?",
-                (doc << PAGE_BITS, (doc << PAGE_BITS) | MAX_PAGE),
-            )
+            span = (doc << PAGE_BITS, (doc << PAGE_BITS) | MAX_PAGE)
+            for clearance in sets_holding(AccessLevel(row[1])):
+                self._db.execute(_UNINDEX_PAGES.format(t=fts_table(clearance)), span)
+            self._db.execute("DELETE FROM pages WHERE id BETWEEN ? AND ?", span)
             if not records:
                 self._db.execute("DELETE FROM documents WHERE doc = ?", (doc,))
                 return
@@ -251,6 +271,9 @@ class SqliteIndex:
                 self._db.execute(_INSERT_DOCUMENT, (document_id, *_metadata(records[0]))).lastrowid or 0
             )
         self._db.executemany(_INSERT_PAGE, _page_rows(doc, records))
+        span = (doc << PAGE_BITS, (doc << PAGE_BITS) | MAX_PAGE)
+        for clearance in sets_holding(records[0].access_level):
+            self._db.execute(_INDEX_PAGES.format(t=fts_table(clearance)), span)
 
     def upsert_document(self, document_id: str, records: Iterable[IndexRecord]) -> int:
         self._check_version()
@@ -311,21 +334,23 @@ class SqliteIndex:
             return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def search(self, request: SearchRequest) -> SearchResult:
-        """Two passes over the full-text index, which alone tells the document of a match (its
-        row id shifted right): the top pages by rank, for the documents of the answer page and
-        their best pages; and counting (total and facets) over at most count_limit + 1 matching
-        pages."""
+        """Two passes over the full-text table of the request's clearance (visibility.scope),
+        which alone tells the document of a match (its row id shifted right): the top pages by
+        rank, for the documents of the answer page and their best pages; and counting (total
+        and facets) over at most count_limit + 1 matching pages."""
         self._check_version()
         terms = parse_query(request.query)
         if not terms:
             return SearchResult(total_documents=0, hits=())
         match = to_fts5(terms)
-        where, args = _where(request.filters)
+        scoped = scope(request.filters)
+        table = fts_table(scoped.clearance)
+        where, args = _where(scoped.filters)
         only = f" AND rowid >> {PAGE_BITS} IN (SELECT doc FROM documents WHERE {where})" if where else ""
         with self._failures("searching"), self._lock:
-            ranked = self._ranked(match, only, args, request.offset, request.limit)
-            hits = [self._hit(match, best, page, doc) for best, page, doc in ranked]
-            total, exact, facets = self._count(match, only, args)
+            ranked = self._ranked(table, match, only, args, request.offset, request.limit)
+            hits = [self._hit(table, match, best, page, doc) for best, page, doc in ranked]
+            total, exact, facets = self._count(table, match, only, args)
         return SearchResult(
             total_documents=total,
             total_exact=exact,
@@ -340,7 +365,7 @@ class SqliteIndex:
         return cursor.execute(sql, tuple(args)).fetchall()
 
     def _ranked(
-        self, match: str, only: str, args: list[Any], offset: int, limit: int
+        self, table: str, match: str, only: str, args: list[Any], offset: int, limit: int
     ) -> list[tuple[float, int, sqlite3.Row]]:
         """(best rank, best page, documents row) of each document of the answer page, best first.
 
@@ -350,7 +375,7 @@ class SqliteIndex:
         wanted = offset + limit
         for size in (wanted * 3 + 20, wanted * 16 + 80):
             rows = self._db.execute(
-                f"SELECT rowid, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+                f"SELECT rowid, bm25({table}) AS r FROM {table} WHERE {table} MATCH ?{only}"
                 " ORDER BY r, rowid LIMIT ?",
                 (match, *args, size),
             ).fetchall()
@@ -375,7 +400,7 @@ class SqliteIndex:
         rows = self._rows(
             f"SELECT m.best AS best_rank, m.page AS best_page, {_columns('d')} FROM ("
             f" SELECT id >> {PAGE_BITS} AS doc, min(r) AS best, id & {MAX_PAGE} AS page FROM ("
-            f"  SELECT rowid AS id, bm25(pages_fts) AS r FROM pages_fts WHERE pages_fts MATCH ?{only}"
+            f"  SELECT rowid AS id, bm25({table}) AS r FROM {table} WHERE {table} MATCH ?{only}"
             "  LIMIT -1"
             " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc"
             " ORDER BY m.best, m.doc LIMIT ? OFFSET ?",
@@ -383,16 +408,17 @@ class SqliteIndex:
         )
         return [(row["best_rank"], row["best_page"], row) for row in rows]
 
-    def _hit(self, match: str, best: float, best_page: int, row: sqlite3.Row) -> SearchHit:
+    def _hit(self, table: str, match: str, best: float, best_page: int, row: sqlite3.Row) -> SearchHit:
         """A hit from its document's row (the columns of _HIT_COLUMNS, by name)."""
         first = row["doc"] << PAGE_BITS
         pages = self._db.execute(
-            "SELECT rowid FROM pages_fts WHERE pages_fts MATCH ? AND rowid BETWEEN ? AND ? ORDER BY rowid LIMIT ?",
+            f"SELECT rowid FROM {table} WHERE {table} MATCH ? AND rowid BETWEEN ? AND ?"
+            " ORDER BY rowid LIMIT ?",
             (match, first, first | MAX_PAGE, MAX_PAGES_PER_HIT),
         ).fetchall()
         (snippet,) = self._db.execute(
-            f"SELECT snippet(pages_fts, 0, '{MARK_START}', '{MARK_END}', '…', 24) FROM pages_fts"
-            " WHERE pages_fts MATCH ? AND rowid = ?",
+            f"SELECT snippet({table}, 0, '{MARK_START}', '{MARK_END}', '…', 24) FROM {table}"
+            f" WHERE {table} MATCH ? AND rowid = ?",
             (match, first | best_page),
         ).fetchone()
         return SearchHit(
@@ -404,7 +430,7 @@ class SqliteIndex:
         )
 
     def _count(
-        self, match: str, only: str, args: list[Any]
+        self, table: str, match: str, only: str, args: list[Any]
     ) -> tuple[int, bool, dict[str, tuple[FacetCount, ...]]]:
         """Documents in total and per facet value over at most count_limit + 1 matching pages
         (exact when no more match), per combination of facet values in one pass, then summed."""
@@ -413,7 +439,7 @@ class SqliteIndex:
         rows = self._db.execute(
             "SELECT d.collection, d.document_type, d.access_level, d.year, count(*), sum(m.n) FROM ("
             f" SELECT id >> {PAGE_BITS} AS doc, count(*) AS n FROM ("
-            f"  SELECT rowid AS id FROM pages_fts WHERE pages_fts MATCH ?{only} LIMIT ?"
+            f"  SELECT rowid AS id FROM {table} WHERE {table} MATCH ?{only} LIMIT ?"
             " ) GROUP BY doc) m JOIN documents d ON d.doc = m.doc GROUP BY 1, 2, 3, 4",
             (match, *args, self.count_limit + 1),
         )

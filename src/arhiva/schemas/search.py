@@ -24,7 +24,14 @@ class SearchFilters(_Model):
 
     collection: tuple[str, ...] = ()
     document_type: tuple[str, ...] = ()
-    access_level: tuple[AccessLevel, ...] = ()
+    access_level: tuple[AccessLevel, ...] = Field(
+        (),
+        description=(
+            "Only documents of these levels. The answer (scores, order, counts) is computed over the "
+            "documents of the highest level named and the levels below it, never over documents "
+            "above: a caller's answer is the same whatever documents it may not see hold."
+        ),
+    )
     date_from: dt.date | None = Field(None, description="Issue date on or after this day.")
     date_to: dt.date | None = Field(None, description="Issue date on or before this day.")
 
