@@ -170,8 +170,9 @@ def test_an_access_level_changes_only_on_purpose_and_on_the_record(archive: Path
     import json
 
     from arhiva.archive.events import read_events
-    from arhiva.archive.package import load_document
+    from arhiva.archive.package import load_document, load_pages
     from arhiva.checksum import sha256_file
+    from arhiva.indexing.base import index_records
     from arhiva.schemas.models import AccessLevel
     from arhiva.schemas.search import SearchFilters, SearchRequest
 
@@ -214,6 +215,23 @@ def test_an_access_level_changes_only_on_purpose_and_on_the_record(archive: Path
     assert "access set, by " in last.agent
     assert sha256_file(pkg / "document.pdf") == pdf_before  # the PDF/A is not rewritten
     assert _cli("verify", "--archive", str(archive), "--no-pdfa")[0] == 0  # checksums rewritten with it
+
+    # An index whose level differs from the package's (an update that did not reach it) is named.
+    index = SqliteIndex.in_archive(archive)
+    stale = [
+        r.model_copy(update={"access_level": AccessLevel.restricted})
+        for r in index_records(load_document(archive, doc_id), load_pages(archive, doc_id))
+    ]
+    index.upsert_document(doc_id, stale)
+    index.close()
+    code, out = _cli("verify", "--archive", str(archive), "--no-pdfa")
+    assert (
+        code == 6
+        and f"document {doc_id}: public in the archive but restricted in the search index"
+        in " ".join(out.split())
+    )
+    assert _cli("access", "set", doc_id[:8], "public", "--archive", str(archive))[0] == 0  # repairs it
+    assert _cli("verify", "--archive", str(archive), "--no-pdfa")[0] == 0
 
     # A manifest's access_level on re-ingest changes it too.
     (lot / "document-001" / "manifest.csv").write_text(

@@ -407,7 +407,7 @@ def verify(
     _require_documents(archive)
     idx = open_index(archive, index)
     try:
-        indexed = list(idx.document_ids())
+        indexed = dict(idx.document_levels())
     finally:
         idx.close()
     report = verify_archive(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,7 @@ from arhiva.archive.package import (
 from arhiva.archive.verapdf import validate_pdfa
 from arhiva.checksum import sha256_file
 from arhiva.errors import ArhivaError, PackageError
+from arhiva.schemas.models import AccessLevel
 
 STATE_FILE = "verify-state.json"
 
@@ -98,12 +99,13 @@ def verify_archive(
     jars: Path | None = None,
     budget_s: float | None = None,
     resume: bool = False,
-    indexed: Iterable[str] | None = None,
+    indexed: Mapping[str, AccessLevel] | None = None,
 ) -> VerifyReport:
     """Verify every package (from where the last run stopped, with `resume`).
 
-    `indexed`, when given, is the set of document ids the search index holds: archived
-    documents missing from it, and index entries without a document, are problems too.
+    `indexed`, when given, is what the search index holds (document id: its access level there):
+    archived documents missing from it, index entries without a document, and a document whose
+    level in the index is not its package's, are problems too.
     """
     report = VerifyReport()
     state = archive / STATE_FILE
@@ -126,6 +128,13 @@ def verify_archive(
         report.files_checked += files
         report.problems += problems
         report.resume_after = doc_id
+        if indexed is not None and doc_id in indexed and not problems:
+            level = load_document(archive, doc_id).access_level
+            if indexed[doc_id] is not level:
+                report.problems.append(
+                    f"document {doc_id}: {level} in the archive but {indexed[doc_id]} in the search index; "
+                    f"`arhiva access set {doc_id[:12]} {level}` repairs the index entry"
+                )
         pdf = package_dir(archive, doc_id) / PDF_NAME
         if pdfa and pdf.is_file():
             pending_pdfs.append((doc_id, pdf))

@@ -15,7 +15,7 @@ from arhiva.archive.package import (
     relative_pdf_path,
 )
 from arhiva.errors import IndexingError, IndexVersionError, PackageError
-from arhiva.schemas.models import ArchivedDocument, IndexRecord, PageRecord
+from arhiva.schemas.models import AccessLevel, ArchivedDocument, IndexRecord, PageRecord
 from arhiva.schemas.search import SearchRequest, SearchResult
 from arhiva.schemas.sheet import searchable
 
@@ -53,6 +53,10 @@ class SearchIndex(Protocol):
         """Every document id the index holds."""
         ...
 
+    def document_levels(self) -> Iterator[tuple[str, AccessLevel]]:
+        """Every document id the index holds, with the access level it holds it at."""
+        ...
+
     def count_pages(self) -> int: ...
 
     def count_documents(self) -> int: ...
@@ -82,7 +86,7 @@ def index_records(doc: ArchivedDocument, pages: Iterable[PageRecord]) -> list[In
             page=p.number,
             collection=doc.collection,
             pdf_path=relative_pdf_path(doc.document_id),
-            text=p.text,
+            text="" if p.blank else p.text,  # a blank page holds no text to find
             **sheet,
         )
         for p in pages

@@ -637,12 +637,18 @@ class ElasticIndex:
             return self.es.count(index=self._everything, query=query)["count"] > 0
 
     def document_ids(self) -> Iterator[str]:
+        yield from (doc_id for doc_id, _ in self.document_levels())
+
+    def document_levels(self) -> Iterator[tuple[str, AccessLevel]]:
         self._check_version()
         after: dict[str, Any] | None = None
         while True:
             composite: dict[str, Any] = {
                 "size": 1000,
-                "sources": [{"id": {"terms": {"field": "document_id"}}}],
+                "sources": [
+                    {"id": {"terms": {"field": "document_id"}}},
+                    {"level": {"terms": {"field": "access_level"}}},
+                ],
             }
             if after:
                 composite["after"] = after
@@ -650,7 +656,7 @@ class ElasticIndex:
             with self._failures(f"listing the documents of {self._everything}"):
                 resp = self.es.search(index=self._everything, size=0, aggs={"ids": {"composite": composite}})
             buckets = resp["aggregations"]["ids"]["buckets"]
-            yield from (b["key"]["id"] for b in buckets)
+            yield from ((b["key"]["id"], AccessLevel(b["key"]["level"])) for b in buckets)
             after = resp["aggregations"]["ids"].get("after_key")
             if not buckets or after is None:
                 return

@@ -325,6 +325,11 @@ class SqliteIndex:
             rows = self._db.execute("SELECT document_id FROM documents").fetchall()
         yield from (r[0] for r in rows)
 
+    def document_levels(self) -> Iterator[tuple[str, AccessLevel]]:
+        with self._failures("listing its documents' levels"), self._lock:
+            rows = self._db.execute("SELECT document_id, access_level FROM documents").fetchall()
+        yield from ((r[0], AccessLevel(r[1])) for r in rows)
+
     def count_pages(self) -> int:
         with self._failures("counting its pages"), self._lock:
             return int(self._db.execute("SELECT count(*) FROM pages").fetchone()[0])
