@@ -125,3 +125,63 @@ def test_stacks_split_at_their_separator_sheets(tmp_path: Path, prefect_api: Non
     code, out = _cli("ingest", str(src), "--archive", str(archive))
     flat = " ".join(out.split())
     assert code == 3 and "0 documents archived, 6 already archived" in flat and "0 pages OCRed" in flat, out
+
+
+def _blank_back(seed: int) -> Image.Image:
+    """The back of a single-sided sheet: paper, scanner noise, specks, two punch holes, and the
+    text of the front showing through, faintly."""
+    rng = np.random.default_rng(seed)
+    front = np.asarray(page(seed)[0].convert("L")).astype(np.float32)
+    arr = np.full(front.shape, 245, np.float32) + rng.normal(0, 5, front.shape)
+    arr = np.minimum(arr, 245 - (245 - front[:, ::-1]) * 0.2)  # show-through, mirrored
+    for _ in range(25):
+        y, x = rng.integers(0, arr.shape[0] - 3), rng.integers(0, arr.shape[1] - 3)
+        arr[y : y + 2, x : x + 2] = 60
+    yy, xx = np.ogrid[: arr.shape[0], : arr.shape[1]]
+    for y in (arr.shape[0] // 3, 2 * arr.shape[0] // 3):
+        arr[(yy - y) ** 2 + (xx - 40) ** 2 < 25**2] = 15
+    out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
+    out.info["dpi"] = (300, 300)
+    return out
+
+
+def test_blank_backs_are_kept_flagged_and_not_indexed_and_duplex_collates(
+    tmp_path: Path, prefect_api: None
+) -> None:
+    from arhiva.indexing.sqlite import SqliteIndex
+    from arhiva.schemas.search import SearchRequest
+
+    src, archive = tmp_path / "lot", tmp_path / "arhiva"
+    src.mkdir()
+    fronts = [page(71)[0], page(72)[0], page(73)[0]]
+    backs = [_blank_back(74), page(75)[0], _blank_back(76)]  # the second sheet is printed on both sides
+    # Scanned duplex in two passes: the fronts, then the stack turned over (backs in reverse order).
+    passes = fronts + backs[::-1]
+    passes[0].save(src / "duplex.tif", save_all=True, append_images=passes[1:])
+    code, out = _cli("ingest", str(src), "--archive", str(archive), "--duplex")
+    assert code == 0, out
+    (doc_id,) = iter_document_ids(archive)
+    doc = load_document(archive, doc_id)
+    assert doc.page_count == 6 and doc.blank_pages == (2, 6)
+    pages = json.loads((package_dir(archive, doc_id) / "ocr.json").read_text(encoding="utf-8"))
+    assert [p["blank"] for p in pages] == [False, True, False, False, False, True]
+    truths = [page(s)[1] for s in (71, 75, 72, 73)]  # front 1, (blank), front 2, back 2, front 3
+    texts = [p["text"] for p in pages if not p["blank"]]
+    assert all(t.split()[0] in x for t, x in zip(truths, texts, strict=True)), texts
+    index = SqliteIndex.in_archive(archive)
+    hit = index.search(SearchRequest(query=page(71)[1].split()[3])).hits[0]
+    assert 2 not in hit.pages and 6 not in hit.pages
+    index.close()
+
+    # --blank-pages separate: each blank page ends its document (kept as its last page).
+    code, out = _cli(
+        "ingest", str(src), "--archive", str(tmp_path / "a2"), "--duplex", "--blank-pages", "separate"
+    )
+    assert code == 0, out
+    docs = sorted(
+        (load_document(tmp_path / "a2", d) for d in iter_document_ids(tmp_path / "a2")), key=lambda d: d.name
+    )
+    assert [(d.name, d.page_count, d.blank_pages) for d in docs] == [
+        ("duplex.tif (pages 1-2)", 2, (2,)),
+        ("duplex.tif (pages 3-6)", 4, (4,)),
+    ]
