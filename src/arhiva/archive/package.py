@@ -5,6 +5,7 @@
                                /ocr.json          every page's text, word boxes and confidence
                                /checksums.sha256  sha256sum-compatible list of the files above
     DIR/quarantine/<batch>/...                    copies of bad input, with a .quarantine.json each
+    DIR/splits/<id[:2]>/<id>.json                 the documents a stack was split into at its separators
     DIR/index.sqlite                              the embedded search index (derived, rebuildable)
 
 A package is written in DIR/.staging and renamed into place in one step, so a folder under
