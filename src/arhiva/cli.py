@@ -100,18 +100,11 @@ def _run_settings(
 ) -> tuple[Settings, AccessLevel | None]:
     """Settings (those `given` a value override the environment's) and access level for an
     ingest; Prefect's environment set before it is imported."""
-    # Prefect's log lines still reach its API (and the UI); on the terminal the progress bar
-    # and the end summary say what happened, unless --verbose asks for the log lines too.
-    if not verbose:
-        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # Prefect's temporary server gives up after 20 s by default, which a busy machine can exceed.
-    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
-
     from pydantic import ValidationError
 
-    from arhiva.config import Settings
+    from arhiva.config import Settings, prefect_environment
+
+    prefect_environment(verbose)
     from arhiva.indexing.open import check_location
     from arhiva.schemas.models import AccessLevel
 
@@ -460,6 +453,8 @@ app.add_typer(api_commands.keys_app, name="keys")
 app.add_typer(commands.access_app, name="access")
 app.command()(commands.separators)
 app.command()(commands.samples)
+app.command()(commands.rescan)
+app.command()(commands.qa)
 
 
 def main() -> None:

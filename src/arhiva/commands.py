@@ -133,3 +133,65 @@ def samples(
     )
     pages = write_batch(outdir, opts)
     console.print(f"Wrote {len(pages)} pages in {documents} documents to {outdir}")
+
+
+def rescan(
+    document: Annotated[str, typer.Argument(help="Document id, or its first characters (at least 6).")],
+    scans: Annotated[
+        Path, typer.Argument(help="The new scans: a folder (files in natural order) or one multi-page file.")
+    ],
+    pages: Annotated[str, typer.Option(help="The pages they replace, in order, e.g. 3,7.")],
+    archive: ArchiveOpt,
+    index: IndexOpt = None,
+) -> None:
+    """Replace some pages of an archived document with new scans, as a new version of the same
+    record: a new package made of the new scans and the other pages as archived, linked both
+    ways to the old version (`replaces`, `replaced_by`), which is kept untouched and verifiable.
+    The index then holds the new version only; both audit trails say what happened."""
+    from arhiva.archive.package import resolve_id
+    from arhiva.config import Settings, prefect_environment
+
+    try:
+        numbers = [int(n) for n in pages.replace(" ", "").split(",") if n]
+    except ValueError as exc:
+        raise UsageError(f"--pages {pages!r}: give page numbers separated by commas, e.g. 3,7") from exc
+    if not scans.exists():
+        raise UsageError(f"{scans} does not exist")
+    doc_id = resolve_id(archive, document)
+    prefect_environment(verbose=False)
+    from arhiva.flows.rescan import rescan as rescan_flow
+
+    version = rescan_flow(
+        archive.resolve(),
+        doc_id,
+        numbers,
+        scans.resolve(),
+        index,
+        Settings(),
+        f"arhiva {__version__} rescan, by {_operator()}",
+    )
+    console.print(
+        f"{version.document_id[:12]} {version.title}: the new version of {doc_id[:12]} "
+        f"({version.page_count} pages; pages {', '.join(map(str, numbers))} re-scanned)",
+        soft_wrap=True,
+    )
+
+
+def qa(archive: ArchiveOpt) -> None:
+    """List the pages across the archive that want a re-scan: a low OCR confidence, a doubtful
+    orientation, or blank where text was expected (re-scan them with `arhiva rescan`)."""
+    from arhiva.archive.package import iter_document_ids, load_document, load_pages
+    from arhiva.config import Settings
+    from arhiva.schemas.models import qa_reason
+    from arhiva.terminal import print_qa
+
+    threshold = Settings().qa_min_confidence
+    rows = []
+    for doc_id in iter_document_ids(archive):
+        doc = load_document(archive, doc_id)
+        if doc.replaced_by:
+            continue
+        for p in load_pages(archive, doc_id):
+            if reason := qa_reason(p.blank, p.mean_confidence, p.orientation, threshold):
+                rows.append((doc_id, doc.title, p.number, p.mean_confidence, reason))
+    print_qa(rows)

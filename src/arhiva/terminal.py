@@ -294,3 +294,14 @@ def print_keys(keys: tuple[ApiKey, ...]) -> None:
             k.key_id, Text(k.name or "-"), k.level.value, k.created_at.isoformat(timespec="seconds"), revoked
         )
     console.print(table)
+
+
+def print_qa(rows: list[tuple[str, str, int, float, str]]) -> None:
+    """The pages that want a re-scan: document, title, page, confidence, why."""
+    table = Table(title="Pages to check or re-scan", title_justify="left")
+    for col in ("document", "title", "page", "confidence", "why"):
+        table.add_column(col, justify="right" if col in ("page", "confidence") else "left")
+    for doc_id, title, page, confidence, why in rows:
+        table.add_row(doc_id[:12], Text(title), str(page), f"{confidence:.1f}", why)
+    console.print(table)
+    console.print(f"{len(rows)} pages to check.")

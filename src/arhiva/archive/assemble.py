@@ -86,6 +86,7 @@ def archive_document(
             arhiva={
                 "collection": plan.collection or "",
                 "batch": batch,
+                **({"replaces": plan.replaces} if plan.replaces else {}),
                 "ocrEngine": ocr_engine,
                 "ocrLanguages": settings.languages,
                 "meanConfidence": f"{mean:.2f}",
@@ -113,6 +114,7 @@ def archive_document(
             sources=plan.sources,
             files=writer.files(),
             blank_pages=tuple(p.page.number for p in pages if p.blank),
+            replaces=plan.replaces,
         )
         digests = {f.name: f.sha256 for f in record.files}
         me = f"arhiva {__version__} ({PIPELINE_VERSION})"

@@ -27,6 +27,7 @@ class EventType(StrEnum):
     reindexed = "reindexed"
     verified = "verified"
     access_changed = "access_changed"
+    replaced = "replaced"  # a newer version (a re-scan) replaces this one
 
 
 class Outcome(StrEnum):

@@ -15,6 +15,7 @@ documents/ is always complete.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -224,3 +225,20 @@ def split_of(archive: Path, stack_id: str) -> list[str] | None:
         return [str(d) for d in json.loads(path.read_bytes())["documents"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def rewrite_record(archive: Path, changed: ArchivedDocument) -> None:
+    """Replace a package's metadata.json by `changed` (its other files as they are): the
+    package is rewritten beside itself (its files hard-linked, metadata.json and checksums.sha256
+    written anew) and swapped into place in one rename, so a reader sees the old package or the
+    new one, never one whose checksums do not match. The audit trail is the same file in both."""
+    live = package_dir(archive, changed.document_id)
+    staging = staging_dir(archive, changed.document_id)
+    try:
+        for f in live.iterdir():
+            if f.is_file() and f.name not in (METADATA_NAME, CHECKSUMS_NAME):
+                os.link(f, staging / f.name)
+        write_record(staging, changed)
+        atomic.exchange_dirs(live, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # after the swap: the old package

@@ -24,6 +24,7 @@ NS_ARHIVA = "https://arhiva.ps4.ro/ns/1.0/"
 RECORD_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("collection", "Text", "Collection (fond of the archive) the document belongs to"),
     ("batch", "Text", "Scanner batch the document was ingested from"),
+    ("replaces", "Text", "Identifier of the earlier version of this record, which this re-scan replaces"),
 )
 PROCESSING_PROPERTIES: tuple[tuple[str, str, str], ...] = (
     ("ocrEngine", "Text", "OCR engine and version"),

@@ -1,3 +1,3 @@
-from arhiva.config.settings import PIPELINE_VERSION, Settings
+from arhiva.config.settings import PIPELINE_VERSION, Settings, prefect_environment
 
-__all__ = ["PIPELINE_VERSION", "Settings"]
+__all__ = ["PIPELINE_VERSION", "Settings", "prefect_environment"]

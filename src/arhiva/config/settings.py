@@ -123,3 +123,15 @@ class Settings(BaseSettings):
             for name, info in type(self).model_fields.items()
             if any(m is SHAPES_OUTPUT for m in info.metadata)
         )
+
+
+def prefect_environment(verbose: bool) -> None:
+    """Prefect's environment for a command that runs a flow, set before Prefect is imported."""
+    # Prefect's log lines still reach its API (and the UI); on the terminal the progress bar
+    # and the end summary say what happened, unless --verbose asks for the log lines too.
+    if not verbose:
+        os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "WARNING")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    # Prefect's temporary server gives up after 20 s by default, which a busy machine can exceed.
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")

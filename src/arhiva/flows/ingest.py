@@ -178,7 +178,11 @@ class _BatchRun:
             present = self.index is not None and self.index.has_document(document_id)
         except ArhivaError:
             present = False
-        if not present or archived.access_level is not before:
+        if archived.replaced_by:  # re-scanned since: the newer version stands in the index
+            self.ledger.notes.append(
+                f"{archived.name}: replaced by {archived.replaced_by[:12]} (arhiva rescan)"
+            )
+        elif not present or archived.access_level is not before:
             self.index_document(archived)
         if archived.access_level is not before:
             self.ledger.access_changed(archived, before)

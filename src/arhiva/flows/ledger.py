@@ -15,8 +15,6 @@ from arhiva.archive.package import relative_pdf_path
 from arhiva.errors import DiskFullError, MissingDependencyError, disk_full_in, quarantine_reason
 from arhiva.ingest.quarantine import quarantine_record
 from arhiva.schemas.models import (
-    BLANK_PAGE,
-    LOW_CONFIDENCE,
     AccessLevel,
     ArchivedDocument,
     BatchPlan,
@@ -27,6 +25,7 @@ from arhiva.schemas.models import (
     LowConfidencePage,
     OcrPage,
     QuarantineRecord,
+    qa_reason,
 )
 
 
@@ -159,13 +158,4 @@ def _summary(doc: ArchivedDocument, outcome: DocumentOutcome) -> DocumentSummary
 
 
 def _qa_reason(page: OcrPage, qa_min_confidence: float) -> str:
-    """Why a page belongs on the QA list; empty when it does not."""
-    reasons = []
-    if page.blank:
-        reasons.append(BLANK_PAGE)
-    elif page.mean_confidence < qa_min_confidence:
-        reasons.append(LOW_CONFIDENCE)
-    orientation = page.page.orientation
-    if orientation is not None and orientation.doubt:
-        reasons.append(f"orientation doubtful ({orientation.doubt})")
-    return "; ".join(reasons)
+    return qa_reason(page.blank, page.mean_confidence, page.page.orientation, qa_min_confidence)

@@ -111,14 +111,15 @@ def record_reindexed(archive: Path, backend: str, document_ids: Iterable[str]) -
         )
 
 
-def archive_records(
-    archive: Path, unreadable: list[PackageError] | None = None
-) -> Iterator[DocumentRecords]:
-    """Every archived document's records, one document at a time, from the archive alone. A
-    package that cannot be read is left out and added to `unreadable` (raised without one)."""
+def archive_records(archive: Path, unreadable: list[PackageError] | None = None) -> Iterator[DocumentRecords]:
+    """Every archived document's records (of the newest version of each record), one document
+    at a time, from the archive alone. A package that cannot be read is left out and added to `unreadable` (raised without one)."""
     for doc_id in iter_document_ids(archive):
         try:
-            records = index_records(load_document(archive, doc_id), load_pages(archive, doc_id))
+            doc = load_document(archive, doc_id)
+            if doc.replaced_by:  # the index holds the newest version of a record only
+                continue
+            records = index_records(doc, load_pages(archive, doc_id))
         except PackageError as exc:
             if unreadable is None:
                 raise

@@ -137,6 +137,9 @@ class DocumentPlan(_Model):
     sources: tuple[SourceFile, ...]
     pages: tuple[PageRef, ...]
     notes: tuple[str, ...] = Field((), description="For the audit trail: what intake noticed of the sources.")
+    replaces: Sha256 | None = Field(
+        None, description="The archived version this document replaces (a re-scan)."
+    )
 
     @property
     def sheet(self) -> DocumentMetadata:
@@ -312,6 +315,10 @@ class ArchivedDocument(_Model):
     sources: tuple[SourceFile, ...]
     files: tuple[ArchivedFile, ...] = Field(description="Files of the package with their SHA-256.")
     blank_pages: tuple[int, ...] = Field((), description="Pages with no text and almost no ink (kept).")
+    replaces: Sha256 | None = Field(None, description="The earlier version of this record, re-scanned.")
+    replaced_by: Sha256 | None = Field(
+        None, description="The newer version of this record (`arhiva rescan`)."
+    )
 
     @field_validator("files")
     @classmethod
@@ -361,6 +368,18 @@ class DocumentSummary(_Model):
 
 LOW_CONFIDENCE = "low OCR confidence"  # the QA list's reason for a page below the threshold
 BLANK_PAGE = "blank page"  # ... for a page with no text and almost no ink (kept in its document)
+
+
+def qa_reason(blank: bool, mean_confidence: float, orientation: Orientation | None, threshold: float) -> str:
+    """Why a page belongs on the QA list (a candidate for a re-scan); empty when it does not."""
+    reasons = []
+    if blank:
+        reasons.append(BLANK_PAGE)
+    elif mean_confidence < threshold:
+        reasons.append(LOW_CONFIDENCE)
+    if orientation is not None and orientation.doubt:
+        reasons.append(f"orientation doubtful ({orientation.doubt})")
+    return "; ".join(reasons)
 
 
 class LowConfidencePage(_Model):
