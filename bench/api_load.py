@@ -72,7 +72,7 @@ class LoadResult:
     load_1min_before: float
 
 
-def _free_port() -> int:
+def free_port() -> int:
     import socket
 
     with socket.socket() as s:
@@ -159,7 +159,7 @@ def run_backend(backend: str, es_url: str | None, args: argparse.Namespace) -> L
         build_s = build_index(archive, location, args.pages, args.seed)
         print(f"{backend}: indexed in {build_s:.0f} s; starting arhiva api", flush=True)
         _, key = KeyStore(archive).create(AccessLevel.public, "bench")
-        port = _free_port()
+        port = free_port()
         proc = start_api(archive, location, port, Path(tmp) / "api.log")
         try:
             load_before = os.getloadavg()[0]

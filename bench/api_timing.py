@@ -27,8 +27,6 @@ import datetime as dt
 import random
 import secrets
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -50,6 +48,7 @@ from arhiva.schemas.models import (
     FileKind,
     SourceFile,
 )
+from bench.api_load import free_port, start_api
 from bench.measure import machine, table, write_results
 
 HOST = "127.0.0.1"
@@ -162,33 +161,6 @@ def over_http(url: str, key: str, hidden: list[str], n: int) -> dict[str, float]
     return out
 
 
-def start_api(archive: Path, port: int, log: Path) -> subprocess.Popen[bytes]:
-    cmd = [sys.executable, "-m", "arhiva", "api", "--archive", str(archive), "--host", HOST]
-    cmd += ["--port", str(port), "--rate", "1000000", "--burst", "1000000"]
-    with log.open("wb") as err:
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
-    end = time.monotonic() + 60
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise SystemExit(f"arhiva api exited with {proc.returncode}; see {log}")
-        try:
-            if httpx.get(f"http://{HOST}:{port}/health", timeout=5).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    proc.terminate()
-    raise SystemExit(f"arhiva api did not answer within 60 s; see {log}")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return int(s.getsockname()[1])
-
-
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m bench.api_timing", description=(__doc__ or "").partition("\n")[0]
@@ -225,8 +197,8 @@ def main(argv: list[str] | None = None) -> None:
                     )
         finally:
             service.close()
-        port = _free_port()
-        proc = start_api(archive, port, Path(tmp) / "api.log")
+        port = free_port()
+        proc = start_api(archive, "sqlite", port, Path(tmp) / "api.log")
         try:
             for label, hidden in (("1-page", small), (f"{args.big_pages}-page", big)):
                 http = over_http(f"http://{HOST}:{port}", key, hidden, args.requests)

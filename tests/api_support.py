@@ -4,9 +4,16 @@ session (OCR is the slow part), with API keys of every level."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -135,3 +142,44 @@ def login(client: TestClient, key: str) -> str:
     r = client.post("/ui/login", data={"key": key}, headers=SAME_SITE, follow_redirects=False)
     assert r.status_code == 303, r.text
     return str(client.cookies[SESSION_COOKIE])
+
+
+def until(what: str, check: Callable[[], Any], limit_s: float = 30) -> Any:
+    """Poll `check` until it returns something true; fail after `limit_s` (a bound, not a measure)."""
+    end = time.monotonic() + limit_s
+    while time.monotonic() < end:
+        if value := check():
+            return value
+        time.sleep(0.05)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+@contextmanager
+def api_process(
+    archive: Path, port: int, log: Path, *args: str, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
+    """`arhiva api` over `archive` as its own process on 127.0.0.1:`port` (its access log, on
+    stderr, in `log`), once it answers; yields its URL, and stops it afterwards."""
+    command = [sys.executable, "-m", "arhiva", "api", "--archive", str(archive), "--port", str(port), *args]
+    with log.open("w") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, env=env)
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"arhiva api exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            return httpx.get(f"{url}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        until("arhiva api to answer", up, 60)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from arhiva.archive.package import package_dir
 
-from .api_support import ApiArchive, api_archive
+from .api_support import ApiArchive, api_archive, api_process, until
 from .conftest import free_port
 
 CHROMIUM = shutil.which("chromium")
@@ -39,46 +38,11 @@ def shared(tmp_path_factory: pytest.TempPathFactory, prefect_api: None) -> ApiAr
     return api_archive(tmp_path_factory)
 
 
-def _until(what: str, check: Any, limit_s: float = STEP_S) -> Any:
-    """Poll `check` until it returns something true; fail after `limit_s` (a bound, not a measure)."""
-    end = time.monotonic() + limit_s
-    while time.monotonic() < end:
-        if value := check():
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"gave up waiting for {what}")
-
-
 @pytest.fixture(scope="module")
 def server(shared: ApiArchive, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
     log = tmp_path_factory.mktemp("api-server") / "access.log"
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "arhiva", "api", "--archive", str(shared.archive), "--port", str(port)],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-        )
-    url = f"http://127.0.0.1:{port}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"arhiva api exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        _until("arhiva api to answer", up, 60)
+    with api_process(shared.archive, free_port(), log) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 class Browser:
@@ -152,7 +116,7 @@ def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     )
     try:
         port_file = profile / "DevToolsActivePort"
-        port = _until(
+        port = until(
             "Chromium's DevTools port", lambda: port_file.is_file() and port_file.read_text().split()
         )[0]
         targets = httpx.get(f"http://127.0.0.1:{port}/json/list", timeout=STEP_S).json()
@@ -191,7 +155,7 @@ def test_operator_finds_a_phrase_without_diacritics_and_opens_the_pdf(
     marks = browser.js("[...document.querySelectorAll('li.hit mark')].map(m => m.textContent)")
     assert marks == ["autorizația de construire"] or marks == ["autorizația", "de", "construire"], marks
     assert "fațadei" in browser.js("document.querySelector('.snippet').textContent")
-    width = _until(
+    width = until(
         "the thumbnail to load",
         lambda: browser.js("(i => i.complete && i.naturalWidth)(document.querySelector('li.hit img'))"),
     )

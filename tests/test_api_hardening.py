@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -33,7 +31,7 @@ from arhiva.archive.package import METADATA_NAME, package_dir
 from arhiva.keys import KeyStore
 from arhiva.schemas.models import AccessLevel
 
-from .api_support import SAME_SITE, ApiArchive, api_archive, login, small_archive
+from .api_support import SAME_SITE, ApiArchive, api_archive, api_process, login, small_archive, until
 from .conftest import free_port
 
 HOST = "127.0.0.1"
@@ -58,14 +56,6 @@ def bad_key(n: int) -> str:
     return f"arh_{n:012x}_" + "A" * 43
 
 
-def _until(what: str, check: object, limit_s: float = 30) -> None:
-    end = time.monotonic() + limit_s
-    while not check():  # type: ignore[operator]
-        if time.monotonic() > end:
-            pytest.fail(f"gave up waiting for {what}")
-        time.sleep(0.02)
-
-
 @contextmanager
 def serving(app: FastAPI, trusted: tuple[str, ...] = ()) -> Iterator[str]:
     """The app under uvicorn, as `arhiva api` serves it, on a free port; yields its URL."""
@@ -74,7 +64,7 @@ def serving(app: FastAPI, trusted: tuple[str, ...] = ()) -> Iterator[str]:
     thread = threading.Thread(target=server.run, name="uvicorn-test", daemon=True)
     thread.start()
     try:
-        _until("uvicorn to start", lambda: server.started or not thread.is_alive())
+        until("uvicorn to start", lambda: server.started or not thread.is_alive())
         assert server.started, "uvicorn did not start"
         yield f"http://{HOST}:{port}"
     finally:
@@ -86,36 +76,11 @@ def serving(app: FastAPI, trusted: tuple[str, ...] = ()) -> Iterator[str]:
 def arhiva_api(archive: Path, log: Path, **env: str) -> Iterator[str]:
     """`arhiva api` as its own process (3 requests per address, then one per 100 s); its
     access log (stderr) goes to `log`."""
-    port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("ARHIVA_API_")}
-    command = ["-m", "arhiva", "api", "--archive", str(archive), "--port", str(port)]
-    with log.open("w") as err:
-        proc = subprocess.Popen(
-            [sys.executable, *command, "--rate", "0.01", "--burst", "3"],
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env={**environ, **env},
-        )
-    url = f"http://{HOST}:{port}"
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(f"arhiva api exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            return httpx.get(f"{url}/health", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    try:
-        _until("arhiva api to answer", up, 60)
+    with api_process(
+        archive, free_port(), log, "--rate", "0.01", "--burst", "3", env={**environ, **env}
+    ) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def access_clients(log: Path, path: str = "/v1/search") -> list[str]:

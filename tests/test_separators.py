@@ -18,8 +18,19 @@ from arhiva.archive.events import read_events
 from arhiva.archive.package import iter_document_ids, load_document, package_dir
 from arhiva.cli import app
 from arhiva.ingest.manifest import separator_sheet
+from arhiva.ingest.stacks import split_stack
 from arhiva.ocr.barcodes import separator_code
-from arhiva.schemas.models import AccessLevel, DocumentMetadata
+from arhiva.samples.stacks import blank_back, scanned
+from arhiva.schemas.models import (
+    AccessLevel,
+    DocumentMetadata,
+    DocumentPlan,
+    FileKind,
+    OcrPage,
+    PageRef,
+    PreparedPage,
+)
+from arhiva.schemas.separator import SeparatorPage
 from arhiva.separator_sheets import separator_text, sheet_image
 
 from .inputs import page
@@ -33,17 +44,6 @@ FIELDS = DocumentMetadata(
 )
 
 
-def _scanned(img: Image.Image, seed: int) -> Image.Image:
-    """A sheet as it comes back from the scanner: at 150 dpi, a little skewed, noisy."""
-    small = img.convert("L").resize((img.width // 2, img.height // 2), Image.Resampling.LANCZOS)
-    turned = small.rotate(1.5 if seed % 2 else -2.0, resample=Image.Resampling.BICUBIC, fillcolor=250)
-    arr = np.asarray(turned).astype(np.float32)
-    arr += np.random.default_rng(seed).normal(0, 8, arr.shape)
-    out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
-    out.info["dpi"] = (150, 150)
-    return out
-
-
 def _patch_t() -> Image.Image:
     code = np.asarray(zxingcpp.create_barcode("PATCHT", zxingcpp.BarcodeFormat.Code128).to_image(scale=6))
     sheet = Image.new("L", (1240, 1754), 255)
@@ -55,12 +55,12 @@ def _patch_t() -> Image.Image:
 def _stack() -> list[Image.Image]:
     bad = separator_text(DocumentMetadata()).replace("ARHIVA-SEP", "ARHIVA-SEP?issue_date=31.02.2024")
     return [
-        _scanned(sheet_image(DocumentMetadata()), 1),
+        scanned(sheet_image(DocumentMetadata()), 1),
         page(61)[0],
         page(62)[0],
-        _scanned(sheet_image(FIELDS), 2),
+        scanned(sheet_image(FIELDS), 2),
         page(63)[0],
-        _scanned(_code_sheet(bad), 3),
+        scanned(_code_sheet(bad), 3),
         page(64)[0],
         _patch_t(),
         page(65)[0],
@@ -83,7 +83,7 @@ def _cli(*args: str) -> tuple[int, str]:
 
 def test_separator_codes_are_read_from_printed_and_scanned_sheets() -> None:
     for seed in range(4):
-        sheet = _scanned(sheet_image(FIELDS), seed)
+        sheet = scanned(sheet_image(FIELDS), seed)
         code = separator_code(np.asarray(sheet), 150)
         assert code is not None and separator_sheet(code, "sheet") == FIELDS
     assert separator_code(np.asarray(_patch_t()), 150) == "PATCHT"
@@ -127,24 +127,6 @@ def test_stacks_split_at_their_separator_sheets(tmp_path: Path, prefect_api: Non
     assert code == 3 and "0 documents archived, 6 already archived" in flat and "0 pages OCRed" in flat, out
 
 
-def _blank_back(seed: int) -> Image.Image:
-    """The back of a single-sided sheet: paper, scanner noise, specks, two punch holes, and the
-    text of the front showing through, faintly."""
-    rng = np.random.default_rng(seed)
-    front = np.asarray(page(seed)[0].convert("L")).astype(np.float32)
-    arr = np.full(front.shape, 245, np.float32) + rng.normal(0, 5, front.shape)
-    arr = np.minimum(arr, 245 - (245 - front[:, ::-1]) * 0.2)  # show-through, mirrored
-    for _ in range(25):
-        y, x = rng.integers(0, arr.shape[0] - 3), rng.integers(0, arr.shape[1] - 3)
-        arr[y : y + 2, x : x + 2] = 60
-    yy, xx = np.ogrid[: arr.shape[0], : arr.shape[1]]
-    for y in (arr.shape[0] // 3, 2 * arr.shape[0] // 3):
-        arr[(yy - y) ** 2 + (xx - 40) ** 2 < 25**2] = 15
-    out = Image.fromarray(arr.clip(0, 255).astype(np.uint8))
-    out.info["dpi"] = (300, 300)
-    return out
-
-
 def test_blank_backs_are_kept_flagged_and_not_indexed_and_duplex_collates(
     tmp_path: Path, prefect_api: None
 ) -> None:
@@ -154,7 +136,11 @@ def test_blank_backs_are_kept_flagged_and_not_indexed_and_duplex_collates(
     src, archive = tmp_path / "lot", tmp_path / "arhiva"
     src.mkdir()
     fronts = [page(71)[0], page(72)[0], page(73)[0]]
-    backs = [_blank_back(74), page(75)[0], _blank_back(76)]  # the second sheet is printed on both sides
+    backs = [
+        blank_back(page(74)[0], 74),
+        page(75)[0],
+        blank_back(page(76)[0], 76),
+    ]  # the second sheet is printed on both sides
     # Scanned duplex in two passes: the fronts, then the stack turned over (backs in reverse order).
     passes = fronts + backs[::-1]
     passes[0].save(src / "duplex.tif", save_all=True, append_images=passes[1:])
@@ -185,3 +171,62 @@ def test_blank_backs_are_kept_flagged_and_not_indexed_and_duplex_collates(
         ("duplex.tif (pages 1-2)", 2, (2,)),
         ("duplex.tif (pages 3-6)", 4, (4,)),
     ]
+
+
+def _read(n: int, *, blank: bool = False) -> OcrPage:
+    ref = PageRef(source="stiva.tif", source_sha256=f"{7:064x}", index=n - 1, kind=FileKind.multipage_image)
+    prepared = PreparedPage(
+        number=n,
+        ref=ref,
+        image_path="-",
+        width=100,
+        height=100,
+        dpi=300,
+        color_mode="L",
+        rotation=0,
+        skew=0.0,
+    )
+    return OcrPage(
+        page=prepared,
+        text="" if blank else f"pagina {n}",
+        mean_confidence=90.0,
+        words=(),
+        blank=blank,
+        page_pdf="-",
+    )
+
+
+def _sep(n: int) -> SeparatorPage:
+    return SeparatorPage(
+        number=n, source="stiva.tif", source_sha256=f"{7:064x}", index=n - 1, payload="PATCHT"
+    )
+
+
+def test_the_blank_back_of_a_separator_is_part_of_it_in_a_duplex_stack() -> None:
+    stack = [
+        _read(1),
+        _read(2, blank=True),
+        _sep(3),
+        _read(4, blank=True),
+        _read(5),
+        _sep(6),
+        _read(7),
+        _read(8, blank=True),
+    ]
+    plan = DocumentPlan(
+        document_id="0" * 64,
+        name="stiva.tif",
+        collection=None,
+        metadata=DocumentMetadata(title="stiva"),
+        access_level=AccessLevel.restricted,
+        sources=(),
+        pages=tuple(p.page.ref for p in stack if isinstance(p, OcrPage)),
+    )
+    numbers = [[p.page.ref.index + 1 for p in part.pages] for part in split_stack(plan, stack, duplex=True)]
+    assert numbers == [[1, 2], [5], [7, 8]]  # page 4, the first separator's back, is no page
+    numbers = [[p.page.ref.index + 1 for p in part.pages] for part in split_stack(plan, stack)]
+    assert numbers == [[1, 2], [4, 5], [7, 8]]  # single-sided: a blank page after a sheet is kept
+    numbers = [
+        [p.page.ref.index + 1 for p in part.pages] for part in split_stack(plan, stack, blank_ends=True)
+    ]
+    assert numbers == [[1, 2], [4], [5], [7, 8]]

@@ -110,6 +110,14 @@ def samples(
     bitonal: Annotated[
         bool, typer.Option(help="Black-and-white pages (G4 TIFF), as a scanner in bitonal mode writes.")
     ] = False,
+    stack: Annotated[
+        str | None,
+        typer.Option(
+            help="Instead, one scanned stack of the documents between separator sheets, with blank backs: "
+            "'tiff', 'pdf' or 'folder' (the expected split in .stack.json, which ingest skips)."
+        ),
+    ] = None,
+    duplex: Annotated[bool, typer.Option(help="With --stack: scanned duplex, fronts then backs.")] = False,
 ) -> None:
     """Generate a batch of realistic Romanian administrative scans at 300 dpi, with ground truth.
 
@@ -120,6 +128,25 @@ def samples(
 
     if size not in PAPER_SIZES_MM:
         raise UsageError(f"unknown paper size {size!r}; use one of {', '.join(PAPER_SIZES_MM)}")
+    if stack is not None:
+        from arhiva.samples.stacks import StackOptions, write_stack
+
+        if stack not in ("tiff", "pdf", "folder"):
+            raise UsageError(f"--stack {stack!r}: use tiff, pdf or folder")
+        options = StackOptions(
+            documents=documents,
+            max_pages=max_pages,
+            blank_backs=documents,
+            size=size,
+            seed=seed,
+            duplex=duplex,
+        )
+        expected = write_stack(outdir, options, stack)
+        console.print(
+            f"Wrote a stack of {len(expected)} documents ({sum(len(e.texts) for e in expected)} pages and "
+            f"{len(expected)} separator sheets) to {outdir}; the expected split is in {outdir / '.stack.json'}"
+        )
+        return
     opts = BatchOptions(
         documents=documents,
         max_pages=max_pages,

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from arhiva import atomic
 from arhiva.ingest.manifest import read_manifest
-from arhiva.samples.render import PAPER_SIZES_MM, font_path
+from arhiva.paper import PAPER_SIZES_MM, font_path
 from arhiva.schemas.models import DocumentMetadata
 from arhiva.schemas.separator import SEPARATOR_PREFIX
 from arhiva.schemas.sheet import as_text, sheet_fields

@@ -238,7 +238,9 @@ class _BatchRun:
             if not done:
                 self._fail(doc, failure)
         else:
-            parts = split_stack(doc, results, blank_ends=self.settings.blank_pages == "separate")
+            parts = split_stack(
+                doc, results, blank_ends=self.settings.blank_pages == "separate", duplex=self.settings.duplex
+            )
             done = all([self._archive(part) for part in parts])
             if parts[0].plan is not doc:
                 record_split(self.archive, doc.document_id, [p.plan.document_id for p in parts])

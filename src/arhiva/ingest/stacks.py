@@ -44,10 +44,21 @@ class Part:
 
 
 def split_stack(
-    plan: DocumentPlan, results: Sequence[OcrPage | SeparatorPage], *, blank_ends: bool = False
+    plan: DocumentPlan,
+    results: Sequence[OcrPage | SeparatorPage],
+    *,
+    blank_ends: bool = False,
+    duplex: bool = False,
 ) -> list[Part]:
     """The documents of a stack, in order, from its pages as read (separators among them).
-    `blank_ends` (--blank-pages separate): a blank page also ends its document, as its last page."""
+    `blank_ends` (--blank-pages separate): a blank page also ends its document, as its last page.
+    `duplex`: a blank page right after a separator is the sheet's back, part of no document."""
+    if duplex:
+        results = [
+            r
+            for i, r in enumerate(results)
+            if not (isinstance(r, OcrPage) and r.blank and i and isinstance(results[i - 1], SeparatorPage))
+        ]
 
     def ends(r: OcrPage | SeparatorPage) -> bool:
         return isinstance(r, SeparatorPage) or (blank_ends and r.blank and r is not results[-1])

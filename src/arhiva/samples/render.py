@@ -3,25 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from arhiva.paper import PAPER_SIZES_MM, font_path
+
 PAPER, INK = 246, 28  # grey levels of the paper and the print
-PAPER_SIZES_MM = {"a4": (210, 297), "a5": (148, 210), "a6": (105, 148)}
-_FONT_DIRS = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/truetype/liberation2"),
-    Path("/usr/share/fonts/truetype/liberation"),
-    Path("/usr/share/fonts/opentype/urw-base35"),  # fonts-urw-base35, which Ghostscript brings
-)
-FONTS = {
-    "serif": ("DejaVuSerif.ttf", "LiberationSerif-Regular.ttf"),
-    "sans": ("DejaVuSans.ttf", "LiberationSans-Regular.ttf"),
-    "typewriter": ("NimbusMonoPS-Regular.otf", "DejaVuSansMono.ttf"),  # a Courier, as typed
-}
 
 
 @dataclass(frozen=True)
@@ -43,14 +32,6 @@ class PageStyle:
     def pixels(self) -> tuple[int, int]:
         w_mm, h_mm = PAPER_SIZES_MM[self.size]
         return round(w_mm / 25.4 * self.dpi), round(h_mm / 25.4 * self.dpi)
-
-
-def font_path(kind: str) -> Path:
-    for name in FONTS[kind]:
-        for d in _FONT_DIRS:
-            if (d / name).exists():
-                return d / name
-    raise FileNotFoundError(f"no {kind} font found; install the Debian package fonts-dejavu-core")
 
 
 def _font(style: PageStyle) -> ImageFont.FreeTypeFont:
