@@ -159,3 +159,8 @@ def test_decompression_bomb_is_refused(tmp_path: Path, pixels: int) -> None:
     Image.new("1", (20_000, 20_000)).save(src / "bomb.png", optimize=True)
     (q,) = Planner(src, "lot", limits=Limits(max_pixels=100_000_000)).plan().quarantined
     assert q.reason is QuarantineReason.image_too_large
+
+
+def test_natural_order_takes_any_digits() -> None:
+    names = ["p10.png", "p2.png", "p¹.png", "p٣.png"]  # a superscript one; Arabic-Indic three
+    assert sorted(names, key=natural_key) == ["p2.png", "p٣.png", "p10.png", "p¹.png"]

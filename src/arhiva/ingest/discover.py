@@ -37,7 +37,7 @@ _DIGITS = re.compile(r"(\d+)")
 def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
     """Sort key that puts page2 before page10."""
     return tuple(
-        (0, int(part)) if part.isdigit() else (1, part.casefold()) for part in _DIGITS.split(name) if part
+        (0, int(part)) if part.isdecimal() else (1, part.casefold()) for part in _DIGITS.split(name) if part
     )
 
 
